@@ -1,0 +1,1 @@
+"""Confide: an open-source online therapy platform."""

@@ -1,0 +1,34 @@
+"""Reads for accounts."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from confide.accounts.models import ConsentDocument, ConsentRecord, PersonalAccessToken, User
+
+
+def consent_current() -> ConsentDocument | None:
+    return ConsentDocument.objects.order_by("-version").first()
+
+
+def consent_is_current(*, user: User) -> bool:
+    """Whether `user` has accepted the newest consent version."""
+    current = consent_current()
+    if current is None:
+        return True
+    return ConsentRecord.objects.filter(user=user, document=current).exists()
+
+
+def consent_history(*, user: User) -> QuerySet[ConsentRecord]:
+    return ConsentRecord.objects.filter(user=user).select_related("document").order_by(
+        "-accepted_at"
+    )
+
+
+def user_has_mfa(*, user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def tokens_for(*, user: User) -> QuerySet[PersonalAccessToken]:
+    return PersonalAccessToken.objects.filter(user=user)

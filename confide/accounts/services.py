@@ -1,0 +1,211 @@
+"""Writes for accounts: people, consent, second factors and personal access tokens."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from confide.accounts.models import (
+    ConsentDocument,
+    ConsentRecord,
+    PersonalAccessToken,
+    Role,
+    User,
+)
+from confide.accounts.places import countries, time_zones
+from confide.audit.services import audit_record
+from confide.care.models import Practice
+from confide.errors import Conflict, InvalidInput, NotFound
+
+TOKEN_PREFIX = "cfd_"
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def profile_errors(
+    *, display_name: str, time_zone: str, country: str, locale: str
+) -> dict[str, list[str]]:
+    """Field errors for the profile fields every account has (empty when all is well)."""
+    errors: dict[str, list[str]] = {}
+    if not display_name.strip():
+        errors["display_name"] = ["Enter the name you would like to be called."]
+    elif len(display_name.strip()) > 80:
+        errors["display_name"] = ["Use at most 80 characters."]
+    if time_zone not in time_zones():
+        errors["time_zone"] = ["Choose a time zone from the list."]
+    if country not in countries():
+        errors["country"] = ["Choose a country from the list."]
+    if locale not in dict(settings.LANGUAGES):
+        errors["locale"] = ["Choose a language from the list."]
+    return errors
+
+
+def user_create(
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    practice: Practice,
+    time_zone: str = "UTC",
+    country: str = "",
+    locale: str = "en",
+) -> User:
+    """Create an account. Callers are invitation acceptance and the demo seed."""
+    email = User.objects.normalize_email(email).strip().lower()
+    errors = profile_errors(
+        display_name=display_name, time_zone=time_zone, country=country or "US", locale=locale
+    )
+    if country == "":
+        errors.pop("country", None)
+    candidate = User(email=email, display_name=display_name.strip(), role=role)
+    try:
+        password_validation.validate_password(password, candidate)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise InvalidInput("The account details are not valid.", field_errors=errors)
+    if User.objects.filter(email=email).exists():
+        raise Conflict(
+            "An account with this email address already exists.",
+            field_errors={"email": ["An account with this email address already exists."]},
+        )
+    return User.objects.create_user(
+        email=email,
+        password=password,
+        display_name=display_name.strip(),
+        role=role,
+        practice=practice,
+        time_zone=time_zone,
+        country=country,
+        locale=locale,
+    )
+
+
+def profile_update(
+    *, user: User, display_name: str, time_zone: str, country: str, locale: str
+) -> User:
+    errors = profile_errors(
+        display_name=display_name, time_zone=time_zone, country=country, locale=locale
+    )
+    if errors:
+        raise InvalidInput("The profile is not valid.", field_errors=errors)
+    user.display_name = display_name.strip()
+    user.time_zone = time_zone
+    user.country = country
+    user.locale = locale
+    user.save(update_fields=["display_name", "time_zone", "country", "locale"])
+    audit_record(actor=user, action="profile.update", object_type="user", object_id=user.pk)
+    return user
+
+
+def consent_accept(*, user: User, version: int) -> ConsentRecord:
+    """Record that `user` accepted consent `version`, which must be the current one."""
+    current = ConsentDocument.objects.order_by("-version").first()
+    if current is None or current.version != version:
+        raise Conflict("That consent version is no longer current; please read the new one.")
+    with transaction.atomic():
+        record, _ = ConsentRecord.objects.get_or_create(
+            user=user,
+            document=current,
+            defaults={"accepted_at": timezone.now()},
+        )
+        audit_record(
+            actor=user,
+            action="consent.accept",
+            object_type="consent",
+            object_id=record.pk,
+            detail={"version": current.version},
+        )
+    return record
+
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """A new, unconfirmed authenticator for `user`; earlier unconfirmed ones are discarded."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def totp_device_confirm(*, user: User, device_id: int, token: str) -> TOTPDevice:
+    """Confirm an authenticator by a code it shows; raises InvalidInput when the code is wrong."""
+    device = TOTPDevice.objects.filter(user=user, pk=device_id, confirmed=False).first()
+    if device is None:
+        raise NotFound("No authenticator is waiting to be confirmed.")
+    if not token.strip().isdigit() or not device.verify_token(token.strip()):
+        raise InvalidInput(
+            "That code is not right.", field_errors={"token": ["That code is not right."]}
+        )
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit_record(actor=user, action="mfa.enable", object_type="user", object_id=user.pk)
+    return device
+
+
+def token_create(
+    *, user: User, name: str, ttl_days: int | None = None
+) -> tuple[PersonalAccessToken, str]:
+    """A new personal access token. The raw token is returned once and never stored."""
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise InvalidInput(
+            "Name the token.", field_errors={"name": ["Give the token a name (1–80 characters)."]}
+        )
+    days = ttl_days if ttl_days is not None else settings.PERSONAL_TOKEN_TTL_DAYS
+    if not 1 <= days <= 365:
+        raise InvalidInput(
+            "Bad lifetime.", field_errors={"ttl_days": ["Choose between 1 and 365 days."]}
+        )
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = PersonalAccessToken.objects.create(
+            user=user,
+            name=name,
+            prefix=raw[:10],
+            token_hash=_hash_token(raw),
+            expires_at=timezone.now() + datetime.timedelta(days=days),
+        )
+        audit_record(actor=user, action="token.create", object_type="token", object_id=token.pk)
+    return token, raw
+
+
+def token_revoke(*, user: User, token_id: int) -> PersonalAccessToken:
+    token = PersonalAccessToken.objects.filter(user=user, pk=token_id).first()
+    if token is None:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(
+                actor=user, action="token.revoke", object_type="token", object_id=token.pk
+            )
+    return token
+
+
+def token_authenticate(*, raw: str, now: datetime.datetime | None = None) -> User | None:
+    """The active user behind a raw personal access token, or None."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    moment = now or timezone.now()
+    token = (
+        PersonalAccessToken.objects.select_related("user")
+        .filter(token_hash=_hash_token(raw), revoked_at__isnull=True, expires_at__gt=moment)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    # Coarse last-used stamp: one write per token per minute at most.
+    if token.last_used_at is None or moment - token.last_used_at > datetime.timedelta(minutes=1):
+        PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=moment)
+    return token.user

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path, register_converter
+
+from confide.accounts import views as account_views
+from confide.api.api import api
+from confide.audit import views as audit_views
+from confide.care import views as care_views
+from confide.web import views as web_views
+
+
+
+class IdConverter:
+    """A database id: 1 to 18 digits, so no URL can overflow a 64-bit column."""
+
+    regex = "[1-9][0-9]{0,17}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
+
+urlpatterns = [
+    path("", care_views.home, name="home"),
+    path("healthz", web_views.healthz, name="healthz"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("mfa/setup/", account_views.mfa_setup, name="mfa_setup"),
+    path("mfa/verify/", account_views.mfa_verify, name="mfa_verify"),
+    path("consent/", account_views.consent, name="consent"),
+    path("account/", account_views.account, name="account"),
+    path("account/tokens/", account_views.token_create, name="token_create"),
+    path("account/tokens/<id:token_id>/revoke/", account_views.token_revoke,
+         name="token_revoke"),
+    path("session/ping/", account_views.session_ping, name="session_ping"),
+    path("invite/<str:token>/", care_views.invitation_accept, name="invitation_accept"),
+    path("clients/invite/", care_views.client_invite, name="client_invite"),
+    path("invitations/<id:invitation_id>/revoke/", care_views.invitation_revoke,
+         name="invitation_revoke"),
+    path("care/<id:relationship_id>/", care_views.relationship_detail, name="relationship"),
+    path("care/<id:relationship_id>/reassign/", care_views.relationship_reassign,
+         name="relationship_reassign"),
+    path("practice/", care_views.practice, name="practice"),
+    path("practice/settings/", care_views.practice_update, name="practice_update"),
+    path("practice/therapists/invite/", care_views.therapist_invite, name="therapist_invite"),
+    path("practice/audit/", audit_views.audit_log, name="audit_log"),
+    path("api/v1/", api.urls),
+    path("operator/", admin.site.urls),
+]
+
+handler404 = "confide.web.views.not_found"
+handler403 = "confide.web.views.forbidden"
+handler400 = "confide.web.views.bad_request"
+handler500 = "confide.web.views.server_error"
