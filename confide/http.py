@@ -13,6 +13,6 @@ def client_ip(request: HttpRequest) -> str | None:
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [p for p in forwarded if p]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    address = request.META.get("REMOTE_ADDR")
-    return str(address) if address else None
+            return str(forwarded[-proxies])
+    address = str(request.META.get("REMOTE_ADDR") or "")
+    return address or None

@@ -11,7 +11,6 @@ from confide.care import views as care_views
 from confide.web import views as web_views
 
 
-
 class IdConverter:
     """A database id: 1 to 18 digits, so no URL can overflow a 64-bit column."""
 
@@ -36,16 +35,21 @@ urlpatterns = [
     path("consent/", account_views.consent, name="consent"),
     path("account/", account_views.account, name="account"),
     path("account/tokens/", account_views.token_create, name="token_create"),
-    path("account/tokens/<id:token_id>/revoke/", account_views.token_revoke,
-         name="token_revoke"),
+    path("account/tokens/<id:token_id>/revoke/", account_views.token_revoke, name="token_revoke"),
     path("session/ping/", account_views.session_ping, name="session_ping"),
     path("invite/<str:token>/", care_views.invitation_accept, name="invitation_accept"),
     path("clients/invite/", care_views.client_invite, name="client_invite"),
-    path("invitations/<id:invitation_id>/revoke/", care_views.invitation_revoke,
-         name="invitation_revoke"),
+    path(
+        "invitations/<id:invitation_id>/revoke/",
+        care_views.invitation_revoke,
+        name="invitation_revoke",
+    ),
     path("care/<id:relationship_id>/", care_views.relationship_detail, name="relationship"),
-    path("care/<id:relationship_id>/reassign/", care_views.relationship_reassign,
-         name="relationship_reassign"),
+    path(
+        "care/<id:relationship_id>/reassign/",
+        care_views.relationship_reassign,
+        name="relationship_reassign",
+    ),
     path("practice/", care_views.practice, name="practice"),
     path("practice/settings/", care_views.practice_update, name="practice_update"),
     path("practice/therapists/invite/", care_views.therapist_invite, name="therapist_invite"),

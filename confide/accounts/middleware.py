@@ -41,7 +41,7 @@ class SessionLimitsMiddleware:
                 return HttpResponseRedirect(reverse("login") + "?" + urlencode({"ended": expired}))
             if request.user.is_authenticated:
                 # Pages show times in the viewer's own zone.
-                timezone.activate(zoneinfo.ZoneInfo(request.user.time_zone))  # type: ignore[union-attr]
+                timezone.activate(zoneinfo.ZoneInfo(request.user.time_zone))
             return self.get_response(request)
         finally:
             timezone.deactivate()
@@ -77,12 +77,12 @@ class MFARequiredMiddleware:
         if (
             user.is_authenticated
             and not request.path.startswith(_OPEN_PREFIXES)
-            and not user.is_verified()  # type: ignore[union-attr]
+            and not user.is_verified()  # type: ignore[attr-defined]
         ):
-            has_device = user_has_mfa(user=user)  # type: ignore[arg-type]
+            has_device = user_has_mfa(user=user)
             if has_device:
                 target = reverse("mfa_verify")
-            elif user.requires_mfa:  # type: ignore[union-attr]
+            elif user.requires_mfa:
                 target = reverse("mfa_setup")
             else:
                 target = ""
@@ -102,10 +102,10 @@ class ConsentRequiredMiddleware:
         consent_path = reverse("consent")
         if (
             user.is_authenticated
-            and user.is_client  # type: ignore[union-attr]
+            and user.is_client
             and request.path != consent_path
             and not request.path.startswith(_OPEN_PREFIXES)
-            and not consent_is_current(user=user)  # type: ignore[arg-type]
+            and not consent_is_current(user=user)
         ):
             return HttpResponseRedirect(consent_path)
         return self.get_response(request)

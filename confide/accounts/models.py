@@ -53,7 +53,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -110,6 +110,9 @@ class ConsentRecord(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["user", "document"], name="consent_once_per_version")
         ]
+
+    def __str__(self) -> str:
+        return f"Consent v{self.document_id} by user {self.user_id}"
 
 
 class PersonalAccessToken(models.Model):

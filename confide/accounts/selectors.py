@@ -21,13 +21,13 @@ def consent_is_current(*, user: User) -> bool:
 
 
 def consent_history(*, user: User) -> QuerySet[ConsentRecord]:
-    return ConsentRecord.objects.filter(user=user).select_related("document").order_by(
-        "-accepted_at"
+    return (
+        ConsentRecord.objects.filter(user=user).select_related("document").order_by("-accepted_at")
     )
 
 
 def user_has_mfa(*, user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def tokens_for(*, user: User) -> QuerySet[PersonalAccessToken]:

@@ -25,7 +25,7 @@ from confide.audit.services import audit_record
 from confide.care.models import Practice
 from confide.errors import Conflict, InvalidInput, NotFound
 
-TOKEN_PREFIX = "cfd_"
+TOKEN_PREFIX = "cfd_"  # noqa: S105 - a public prefix that makes leaked tokens recognisable
 
 
 def _hash_token(raw: str) -> str:
@@ -159,7 +159,8 @@ def token_create(
     name = name.strip()
     if not name or len(name) > 80:
         raise InvalidInput(
-            "Name the token.", field_errors={"name": ["Give the token a name (1–80 characters)."]}
+            "Name the token.",
+            field_errors={"name": ["Give the token a name (1 to 80 characters)."]},
         )
     days = ttl_days if ttl_days is not None else settings.PERSONAL_TOKEN_TTL_DAYS
     if not 1 <= days <= 365:
@@ -187,9 +188,7 @@ def token_revoke(*, user: User, token_id: int) -> PersonalAccessToken:
         with transaction.atomic():
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
-            audit_record(
-                actor=user, action="token.revoke", object_type="token", object_id=token.pk
-            )
+            audit_record(actor=user, action="token.revoke", object_type="token", object_id=token.pk)
     return token
 
 

@@ -91,8 +91,9 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
                 otp_login(request, device)
                 return redirect(_safe_next(request))
         form.add_error("token", "That code is not right. Codes change every 30 seconds.")
-    return render(request, "accounts/mfa_verify.html", {"form": form,
-                                                        "next": request.GET.get("next", "")})
+    return render(
+        request, "accounts/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")}
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -132,8 +133,12 @@ def consent(request: HttpRequest) -> HttpResponse:
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    initial = {"display_name": user.display_name, "time_zone": user.time_zone,
-               "country": user.country, "locale": user.locale}
+    initial = {
+        "display_name": user.display_name,
+        "time_zone": user.time_zone,
+        "country": user.country,
+        "locale": user.locale,
+    }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -170,8 +175,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             apply_domain_error(form, error)
     status = 201 if raw else 400
-    return render(request, "accounts/token_created.html", {"form": form, "raw": raw},
-                  status=status)
+    return render(request, "accounts/token_created.html", {"form": form, "raw": raw}, status=status)
 
 
 @require_POST

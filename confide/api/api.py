@@ -1,13 +1,12 @@
 """/api/v1: thin endpoints that parse input, call one service or selector, and shape the answer."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: django-ninja reads the annotations at runtime.
 import datetime
 import zoneinfo
 from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, NinjaAPI, Path, Query, Schema
+from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -49,7 +48,10 @@ api = NinjaAPI(
 )
 
 _STATUS: list[tuple[type[DomainError], int]] = [
-    (NotFound, 404), (PermissionDenied, 403), (Conflict, 409), (InvalidInput, 400),
+    (NotFound, 404),
+    (PermissionDenied, 403),
+    (Conflict, 409),
+    (InvalidInput, 400),
 ]
 
 
@@ -87,8 +89,9 @@ def _relationship_out(relationship: CareRelationship) -> RelationshipOut:
     return RelationshipOut(
         id=relationship.pk,
         kind=relationship.kind,
-        therapist=PersonOut(id=relationship.therapist.pk,
-                            display_name=relationship.therapist.display_name),
+        therapist=PersonOut(
+            id=relationship.therapist.pk, display_name=relationship.therapist.display_name
+        ),
         clients=[
             PersonOut(id=p.client.pk, display_name=p.client.display_name)
             for p in relationship.participants.all()
@@ -130,18 +133,29 @@ def relationships(request: HttpRequest) -> list[RelationshipOut]:
     return [_relationship_out(r) for r in care_selectors.relationships_visible_to(user=user)]
 
 
-@api.get("/care/relationships/{relationship_id}", response={200: RelationshipOut, **ERRORS},
-         tags=["care"])
+@api.get(
+    "/care/relationships/{relationship_id}",
+    response={200: RelationshipOut, **ERRORS},
+    tags=["care"],
+)
 def relationship(request: HttpRequest, relationship_id: Id) -> RelationshipOut:
     user = _me(request)
     found = care_selectors.relationship_get(user=user, relationship_id=relationship_id)
-    audit_record(actor=user, action="relationship.view", object_type="relationship",
-                 object_id=found.pk, practice=found.practice)
+    audit_record(
+        actor=user,
+        action="relationship.view",
+        object_type="relationship",
+        object_id=found.pk,
+        practice=found.practice,
+    )
     return _relationship_out(found)
 
 
-@api.post("/care/relationships/{relationship_id}/reassign",
-          response={200: RelationshipOut, **ERRORS}, tags=["practice"])
+@api.post(
+    "/care/relationships/{relationship_id}/reassign",
+    response={200: RelationshipOut, **ERRORS},
+    tags=["practice"],
+)
 def relationship_reassign(
     request: HttpRequest, relationship_id: Id, payload: ReassignIn
 ) -> RelationshipOut:
@@ -149,8 +163,9 @@ def relationship_reassign(
     care_services.relationship_reassign(
         actor=user, relationship_id=relationship_id, therapist_id=payload.therapist_id
     )
-    return _relationship_out(care_selectors.relationship_get(user=user,
-                                                             relationship_id=relationship_id))
+    return _relationship_out(
+        care_selectors.relationship_get(user=user, relationship_id=relationship_id)
+    )
 
 
 @api.get("/care/invitations", response={200: list[InvitationOut], **ERRORS}, tags=["care"])
@@ -160,18 +175,19 @@ def invitations(request: HttpRequest) -> list[InvitationOut]:
 
 
 @api.post("/care/invitations", response={201: list[InvitationOut], **ERRORS}, tags=["care"])
-def client_invite(request: HttpRequest, payload: ClientInviteIn) -> tuple[int, list[InvitationOut]]:
+def client_invite(request: HttpRequest, payload: ClientInviteIn) -> Status[list[InvitationOut]]:
     issued = care_services.client_invite(
         actor=_me(request),
         email=payload.email,
         kind=CareKind(payload.kind),
         partner_email=payload.partner_email or "",
     )
-    return 201, [_invitation_out(item.invitation) for item in issued]
+    return Status(201, [_invitation_out(item.invitation) for item in issued])
 
 
-@api.delete("/care/invitations/{invitation_id}", response={200: InvitationOut, **ERRORS},
-            tags=["care"])
+@api.delete(
+    "/care/invitations/{invitation_id}", response={200: InvitationOut, **ERRORS}, tags=["care"]
+)
 def invitation_revoke(request: HttpRequest, invitation_id: Id) -> InvitationOut:
     invitation = care_services.invitation_revoke(actor=_me(request), invitation_id=invitation_id)
     return _invitation_out(invitation)
@@ -186,17 +202,17 @@ def therapists(request: HttpRequest) -> list[TherapistOut]:
     if not user.is_practice_admin:
         raise PermissionDenied("Only a practice admin can list the practice's therapists.")
     return [
-        TherapistOut(id=t.pk, display_name=t.display_name, email=t.email,
-                     caseload=t.caseload_n)  # type: ignore[attr-defined]
+        TherapistOut(id=t.pk, display_name=t.display_name, email=t.email, caseload=t.caseload_n)  # type: ignore[attr-defined]
         for t in care_selectors.therapists_of_practice(user=user)
     ]
 
 
-@api.post("/practice/therapist-invitations", response={201: InvitationOut, **ERRORS},
-          tags=["practice"])
-def therapist_invite(request: HttpRequest, payload: TherapistInviteIn) -> tuple[int, InvitationOut]:
+@api.post(
+    "/practice/therapist-invitations", response={201: InvitationOut, **ERRORS}, tags=["practice"]
+)
+def therapist_invite(request: HttpRequest, payload: TherapistInviteIn) -> Status[InvitationOut]:
     issued = care_services.therapist_invite(actor=_me(request), email=payload.email)
-    return 201, _invitation_out(issued.invitation)
+    return Status(201, _invitation_out(issued.invitation))
 
 
 class AuditFilter(Schema):
@@ -211,11 +227,15 @@ def audit_events(request: HttpRequest, filters: Query[AuditFilter]) -> list[Audi
     user = _me(request)
     if not user.is_practice_admin or user.practice is None:
         raise PermissionDenied("Only a practice admin can read the audit log.")
-    audit_record(actor=user, action="audit.view", object_type="practice",
-                 object_id=user.practice.pk)
+    audit_record(
+        actor=user, action="audit.view", object_type="practice", object_id=user.practice.pk
+    )
     return audit_events_for_practice(  # type: ignore[return-value]
-        practice=user.practice, actor_id=filters.actor_id, since=filters.since,
-        until=filters.until, tz=zoneinfo.ZoneInfo(user.time_zone),
+        practice=user.practice,
+        actor_id=filters.actor_id,
+        since=filters.since,
+        until=filters.until,
+        tz=zoneinfo.ZoneInfo(user.time_zone),
     )
 
 
@@ -228,14 +248,22 @@ def tokens(request: HttpRequest) -> list[PersonalAccessToken]:
 
 
 @api.post("/tokens", response={201: TokenCreatedOut, **ERRORS}, tags=["account"])
-def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenCreatedOut]:
+def token_create(request: HttpRequest, payload: TokenIn) -> Status[TokenCreatedOut]:
     token, raw = account_services.token_create(
         user=_me(request), name=payload.name, ttl_days=payload.ttl_days
     )
-    return 201, TokenCreatedOut(
-        id=token.pk, name=token.name, prefix=token.prefix, created_at=token.created_at,
-        expires_at=token.expires_at, last_used_at=token.last_used_at,
-        revoked_at=token.revoked_at, token=raw,
+    return Status(
+        201,
+        TokenCreatedOut(
+            id=token.pk,
+            name=token.name,
+            prefix=token.prefix,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+            token=raw,
+        ),
     )
 
 

@@ -32,7 +32,10 @@ class AuditEvent(models.Model):
         related_name="+",
     )
     practice = models.ForeignKey(
-        "care.Practice", null=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        "care.Practice",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     action = models.CharField(max_length=64)

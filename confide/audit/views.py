@@ -22,7 +22,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     people = User.objects.filter(practice=user.practice).order_by("display_name")
     form = AuditFilterForm(request.GET or None)
     form.fields["actor"].choices = [  # type: ignore[attr-defined]
-        ("", "Everyone"), *[(p.pk, f"{p.display_name} ({p.get_role_display()})") for p in people]
+        ("", "Everyone"),
+        *[(p.pk, f"{p.display_name} ({p.get_role_display()})") for p in people],
     ]
     filters = form.cleaned_data if form.is_valid() else {}
     events = audit_events_for_practice(
@@ -34,10 +35,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     # Reading the audit trail is itself recorded.
-    audit_record(actor=user, action="audit.view", object_type="practice",
-                 object_id=user.practice.pk)
+    audit_record(
+        actor=user, action="audit.view", object_type="practice", object_id=user.practice.pk
+    )
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "audit/log.html",
-                  {"form": form, "page": page, "query": query.urlencode()},
-                  status=200 if not form.errors else 400)
+    return render(
+        request,
+        "audit/log.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+        status=200 if not form.errors else 400,
+    )

@@ -73,6 +73,9 @@ class CareParticipant(models.Model):
             models.UniqueConstraint(fields=["relationship", "client"], name="one_seat_per_client")
         ]
 
+    def __str__(self) -> str:
+        return f"Client {self.client_id} in care #{self.relationship_id}"
+
 
 class TherapistAssignment(models.Model):
     """History of who has been the therapist of a relationship, and who decided it."""
@@ -92,6 +95,9 @@ class TherapistAssignment(models.Model):
     class Meta:
         ordering: ClassVar = ["started_at"]
 
+    def __str__(self) -> str:
+        return f"Therapist {self.therapist_id} for care #{self.relationship_id}"
+
 
 class Invitation(models.Model):
     """A single-use, expiring link that lets a person create their account.
@@ -105,7 +111,11 @@ class Invitation(models.Model):
     role = models.CharField(max_length=16)
     email = models.EmailField()
     relationship = models.ForeignKey(
-        CareRelationship, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+        CareRelationship,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
     )
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

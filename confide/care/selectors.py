@@ -29,7 +29,7 @@ def relationships_visible_to(*, user: User) -> QuerySet[CareRelationship]:
     if not user.is_authenticated or not user.is_active:
         return CareRelationship.objects.none()
     if user.role == Role.ADMIN:
-        visible = CareRelationship.objects.filter(practice_id=user.practice_id)
+        visible = CareRelationship.objects.filter(practice=user.practice)
     elif user.role == Role.THERAPIST:
         visible = CareRelationship.objects.filter(therapist=user)
     else:
@@ -55,7 +55,7 @@ def therapists_of_practice(*, user: User) -> QuerySet[User]:
     from django.db.models import Count
 
     return (
-        User.objects.filter(practice_id=user.practice_id, role=Role.THERAPIST)
+        User.objects.filter(practice=user.practice, role=Role.THERAPIST)
         .annotate(
             caseload_n=Count("caseload", filter=Q(caseload__ended_at__isnull=True), distinct=True)
         )
@@ -65,7 +65,7 @@ def therapists_of_practice(*, user: User) -> QuerySet[User]:
 
 def invitations_visible_to(*, user: User) -> QuerySet[Invitation]:
     if user.role == Role.ADMIN:
-        qs = Invitation.objects.filter(practice_id=user.practice_id)
+        qs = Invitation.objects.filter(practice=user.practice)
     elif user.role == Role.THERAPIST:
         qs = Invitation.objects.filter(invited_by=user)
     else:
@@ -95,8 +95,11 @@ def client_visible_to(*, user: User, client_id: int) -> User:
         return client
     if user.role == Role.ADMIN and client.practice_id == user.practice_id:
         return client
-    if user.role == Role.THERAPIST and CareRelationship.objects.filter(
-        therapist=user, participants__client=client, ended_at__isnull=True
-    ).exists():
+    if (
+        user.role == Role.THERAPIST
+        and CareRelationship.objects.filter(
+            therapist=user, participants__client=client, ended_at__isnull=True
+        ).exists()
+    ):
         return client
     raise NotFound("No such client.")

@@ -169,9 +169,7 @@ def therapist_invite(
 
 def invitation_revoke(*, actor: User, invitation_id: int) -> Invitation:
     invitation = Invitation.objects.filter(pk=invitation_id, practice=actor.practice).first()
-    if invitation is None or not (
-        actor.is_practice_admin or invitation.invited_by_id == actor.pk
-    ):
+    if invitation is None or not (actor.is_practice_admin or invitation.invited_by_id == actor.pk):
         raise NotFound("No such invitation.")
     if invitation.accepted_at is not None:
         raise Conflict("This invitation has already been used.")
@@ -179,7 +177,9 @@ def invitation_revoke(*, actor: User, invitation_id: int) -> Invitation:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
         audit_record(
-            actor=actor, action="invitation.revoke", object_type="invitation",
+            actor=actor,
+            action="invitation.revoke",
+            object_type="invitation",
             object_id=invitation.pk,
         )
     return invitation
@@ -246,13 +246,13 @@ def relationship_reassign(
     with transaction.atomic():
         relationship = (
             CareRelationship.objects.select_for_update()
-            .filter(pk=relationship_id, practice_id=actor.practice_id, ended_at__isnull=True)
+            .filter(pk=relationship_id, practice=actor.practice, ended_at__isnull=True)
             .first()
         )
         if relationship is None:
             raise NotFound("No such relationship.")
         therapist = User.objects.filter(
-            pk=therapist_id, practice_id=actor.practice_id, role=Role.THERAPIST, is_active=True
+            pk=therapist_id, practice=actor.practice, role=Role.THERAPIST, is_active=True
         ).first()
         if therapist is None:
             raise InvalidInput(
@@ -285,7 +285,7 @@ def practice_update(*, actor: User, name: str, reply_window_business_days: int) 
         raise PermissionDenied("Only a practice admin can change the practice.")
     errors: dict[str, list[str]] = {}
     if not name.strip() or len(name.strip()) > 120:
-        errors["name"] = ["Give the practice a name (1–120 characters)."]
+        errors["name"] = ["Give the practice a name (1 to 120 characters)."]
     if not 1 <= reply_window_business_days <= 10:
         errors["reply_window_business_days"] = ["Choose between 1 and 10 business days."]
     if errors:
@@ -295,8 +295,9 @@ def practice_update(*, actor: User, name: str, reply_window_business_days: int) 
     practice.reply_window_business_days = reply_window_business_days
     with transaction.atomic():
         practice.save(update_fields=["name", "reply_window_business_days"])
-        audit_record(actor=actor, action="practice.update", object_type="practice",
-                     object_id=practice.pk)
+        audit_record(
+            actor=actor, action="practice.update", object_type="practice", object_id=practice.pk
+        )
     return practice
 
 
@@ -304,14 +305,18 @@ def practice_create(
     *, name: str, slug: str, country: str, time_zone: str = "UTC", is_demo: bool = False
 ) -> Practice:
     """A new practice. Operators create practices (the demo seed does the same)."""
-    practice = Practice(name=name, slug=slug, country=country, time_zone=time_zone,
-                        is_demo=is_demo)
+    practice = Practice(name=name, slug=slug, country=country, time_zone=time_zone, is_demo=is_demo)
     try:
         practice.full_clean()
     except ValidationError as exc:
         raise InvalidInput("The practice is not valid.", field_errors=exc.message_dict) from exc
     with transaction.atomic():
         practice.save()
-        audit_record(actor=None, action="practice.create", object_type="practice",
-                     object_id=practice.pk, practice=practice)
+        audit_record(
+            actor=None,
+            action="practice.create",
+            object_type="practice",
+            object_id=practice.pk,
+            practice=practice,
+        )
     return practice

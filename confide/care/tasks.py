@@ -17,9 +17,7 @@ def send_invitation_email(*, invitation_id: int) -> str:
     from confide.care.services import invitation_token
 
     invitation = (
-        Invitation.objects.select_related("practice", "invited_by")
-        .filter(pk=invitation_id)
-        .first()
+        Invitation.objects.select_related("practice", "invited_by").filter(pk=invitation_id).first()
     )
     if invitation is None or invitation.status() != "pending":
         return "skipped"

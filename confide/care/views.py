@@ -90,7 +90,7 @@ def client_invite(request: HttpRequest) -> HttpResponse:
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     services.invitation_revoke(actor=_user(request), invitation_id=invitation_id)
     messages.success(request, "The invitation is withdrawn.")
-    return redirect(request.POST.get("back") == "practice" and "practice" or "home")
+    return redirect((request.POST.get("back") == "practice" and "practice") or "home")
 
 
 @login_required
@@ -122,8 +122,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if status != "pending":
         return render(request, "care/invitation_invalid.html", {"status": status}, status=410)
     if request.user.is_authenticated:
-        return render(request, "care/invitation_invalid.html", {"status": "signed_in"},
-                      status=409)
+        return render(request, "care/invitation_invalid.html", {"status": "signed_in"}, status=409)
     form = SignupForm(request.POST or None, initial={"time_zone": "UTC", "locale": "en"})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -140,8 +139,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             if "password" in error.field_errors or "email" in error.field_errors:
                 apply_domain_error(form, error)
             else:
-                return render(request, "care/invitation_invalid.html", {"status": "used"},
-                              status=410)
+                return render(
+                    request, "care/invitation_invalid.html", {"status": "used"}, status=410
+                )
         except DomainError as error:
             apply_domain_error(form, error)
         else:
@@ -198,8 +198,9 @@ def therapist_invite(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("practice")
-    return render(request, "care/practice.html", _practice_context(user, invite_form=form),
-                  status=400)
+    return render(
+        request, "care/practice.html", _practice_context(user, invite_form=form), status=400
+    )
 
 
 @require_POST
@@ -217,8 +218,9 @@ def practice_update(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Practice settings saved.")
             return redirect("practice")
-    return render(request, "care/practice.html", _practice_context(user, practice_form=form),
-                  status=400)
+    return render(
+        request, "care/practice.html", _practice_context(user, practice_form=form), status=400
+    )
 
 
 @require_POST

@@ -21,11 +21,13 @@ def zone_choices() -> list[tuple[str, str]]:
 
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
-        label="Email", max_length=254,
+        label="Email",
+        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     password = forms.CharField(
-        label="Password", strip=False,
+        label="Password",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
@@ -35,9 +37,17 @@ class LoginForm(AuthenticationForm):
 
 class TokenForm(forms.Form):
     token = forms.CharField(
-        label="Six-digit code", min_length=6, max_length=8,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                      "pattern": "[0-9]*", "autofocus": True}),
+        label="Six-digit code",
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9]*",
+                "autofocus": True,
+            }
+        ),
     )
 
 
@@ -45,7 +55,8 @@ class ProfileForm(forms.Form):
     display_name = forms.CharField(label="Your name", max_length=80)
     time_zone = forms.ChoiceField(label="Time zone", choices=zone_choices)
     country = forms.ChoiceField(
-        label="Country", choices=country_choices,
+        label="Country",
+        choices=country_choices,
         help_text="Used to show the crisis lines that work where you are.",
     )
     locale = forms.ChoiceField(label="Language", choices=settings.LANGUAGES)
@@ -53,12 +64,17 @@ class ProfileForm(forms.Form):
 
 class SignupForm(ProfileForm):
     password = forms.CharField(
-        label="Choose a password", strip=False, min_length=10, max_length=128,
+        label="Choose a password",
+        strip=False,
+        min_length=10,
+        max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 10 characters; not a common password.",
     )
     password_again = forms.CharField(
-        label="Password again", strip=False, max_length=128,
+        label="Password again",
+        strip=False,
+        max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -71,7 +87,9 @@ class SignupForm(ProfileForm):
 
 class ClientInviteForm(forms.Form):
     kind = forms.ChoiceField(
-        label="Who are you inviting?", choices=CareKind.choices, widget=forms.RadioSelect,
+        label="Who are you inviting?",
+        choices=CareKind.choices,
+        widget=forms.RadioSelect,
         initial=CareKind.INDIVIDUAL,
     )
     email = forms.EmailField(label="Client's email")
@@ -102,10 +120,12 @@ class AccessTokenForm(forms.Form):
 
 class AuditFilterForm(forms.Form):
     actor = forms.TypedChoiceField(label="Person", required=False, coerce=int, empty_value=None)
-    since = forms.DateField(label="From", required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="Until", required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 def apply_domain_error(form: forms.Form, error: DomainError) -> None:

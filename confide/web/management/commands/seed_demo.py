@@ -42,39 +42,60 @@ class Command(BaseCommand):
 
     def _seed(self) -> None:
         practice = practice_create(
-            name="Harbour Light Practice (demo)", slug=DEMO_SLUG, country="GB",
-            time_zone="Europe/London", is_demo=True,
+            name="Harbour Light Practice (demo)",
+            slug=DEMO_SLUG,
+            country="GB",
+            time_zone="Europe/London",
+            is_demo=True,
         )
         admin = user_create(
-            email="admin@confide.example", password=DEMO_PASSWORD,
-            display_name="Morgan Quill (demo admin)", role=Role.ADMIN, practice=practice,
-            time_zone="Europe/London", country="GB",
+            email="admin@confide.example",
+            password=DEMO_PASSWORD,
+            display_name="Morgan Quill (demo admin)",
+            role=Role.ADMIN,
+            practice=practice,
+            time_zone="Europe/London",
+            country="GB",
         )
         therapists = {}
-        for email, name in [("robin@confide.example", "Robin Hale (demo therapist)"),
-                            ("noor@confide.example", "Noor Bright (demo therapist)")]:
+        for email, name in [
+            ("robin@confide.example", "Robin Hale (demo therapist)"),
+            ("noor@confide.example", "Noor Bright (demo therapist)"),
+        ]:
             issued = therapist_invite(actor=admin, email=email)
             therapists[email] = invitation_accept(
-                raw_token=issued.raw_token, display_name=name, password=DEMO_PASSWORD,
-                time_zone="Europe/London", country="GB",
+                raw_token=issued.raw_token,
+                display_name=name,
+                password=DEMO_PASSWORD,
+                time_zone="Europe/London",
+                country="GB",
             )
         robin = therapists["robin@confide.example"]
         individual = client_invite(actor=robin, email="jamie@confide.example")
         invitation_accept(
-            raw_token=individual[0].raw_token, display_name="Jamie Fern (demo client)",
-            password=DEMO_PASSWORD, time_zone="Europe/London", country="GB",
+            raw_token=individual[0].raw_token,
+            display_name="Jamie Fern (demo client)",
+            password=DEMO_PASSWORD,
+            time_zone="Europe/London",
+            country="GB",
         )
         couple = client_invite(
-            actor=robin, email="kit@confide.example", kind=CareKind.COUPLE,
+            actor=robin,
+            email="kit@confide.example",
+            kind=CareKind.COUPLE,
             partner_email="lee@confide.example",
         )
         for issued, name, country, zone in [
             (couple[0], "Kit Alder (demo partner)", "GB", "Europe/London"),
             (couple[1], "Lee Alder (demo partner)", "IE", "Europe/Dublin"),
         ]:
-            invitation_accept(raw_token=issued.raw_token, display_name=name,
-                              password=DEMO_PASSWORD, time_zone=zone, country=country)
+            invitation_accept(
+                raw_token=issued.raw_token,
+                display_name=name,
+                password=DEMO_PASSWORD,
+                time_zone=zone,
+                country=country,
+            )
         for email, key in DEMO_TOTP_KEYS.items():
             user = User.objects.get(email=email)
-            TOTPDevice.objects.create(user=user, name="Demo authenticator", key=key,
-                                      confirmed=True)
+            TOTPDevice.objects.create(user=user, name="Demo authenticator", key=key, confirmed=True)

@@ -17,21 +17,37 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-worker", action="store_true",
-                            help="Do not start the task worker (run db_worker separately).")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start the task worker (run db_worker separately).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         worker = None
         if not options["no_worker"]:
             worker = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-                [sys.executable, str(settings.BASE_DIR / "manage.py"), "db_worker",
-                 "--no-reload", "--interval", "0.5", "--queue-name", "*"],
+                [
+                    sys.executable,
+                    str(settings.BASE_DIR / "manage.py"),
+                    "db_worker",
+                    "--no-reload",
+                    "--interval",
+                    "0.5",
+                    "--queue-name",
+                    "*",
+                ],
             )
         self.stdout.write(f"Confide is at http://{options['host']}:{options['port']}/")
         try:
             uvicorn.run(
-                "confide.asgi:application", host=options["host"], port=options["port"],
-                log_level="info", access_log=False, proxy_headers=False, lifespan="off",
+                "confide.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                log_level="info",
+                access_log=False,
+                proxy_headers=False,
+                lifespan="off",
             )
         finally:
             if worker is not None:
