@@ -86,12 +86,36 @@ def redis_url_or_skip() -> str:
     return url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _end_server_thread_sessions(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Django's ASGI handler keeps a connection in each of asgiref's worker threads; once every
+    test is done, end those PostgreSQL sessions so the test database can be dropped."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        connection = connections["default"]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture
 def live_app(transactional_db: None) -> Iterator[str]:
     """Confide's ASGI app served by uvicorn on a free port, in a thread of this process."""
     import uvicorn
+    from django.db import connections
 
     from confide.asgi import application
+
+    # Each request closes its database connection when it ends, so no connection of the
+    # server's threads outlives the test (PostgreSQL cannot drop a database still in use).
+    database = connections.settings["default"]
+    previous_max_age = database.get("CONN_MAX_AGE", 0)
+    database["CONN_MAX_AGE"] = 0
 
     port = free_port()
     server = uvicorn.Server(
@@ -116,3 +140,4 @@ def live_app(transactional_db: None) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    database["CONN_MAX_AGE"] = previous_max_age

@@ -199,7 +199,7 @@ def invitation_accept(
     moment = now or timezone.now()
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("practice", "relationship")
             .filter(token_hash=hash_invitation_token(raw_token))
             .first()

@@ -22,13 +22,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """Chromium for one test: Playwright's event loop must not outlive it, or later tests'
+    database calls would look like calls from async code."""
     from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on the test's thread; the test's own ORM calls
-    # (building personas, reading mail) are still plain synchronous code, so allow them.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
     assert Path(CHROMIUM).exists(), f"Debian's chromium is needed at {CHROMIUM} (make browser)"
     with sync_playwright() as playwright:
@@ -38,8 +36,13 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+def new_page(
+    browser: Any, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     """new_page(name, mobile=False) -> a page in a fresh context; screenshots on failure."""
+    # Playwright's sync API keeps an event loop on the test's thread; the test's own ORM calls
+    # (building personas, reading mail) are still plain synchronous code, so allow them here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     pages: list[tuple[str, Any]] = []
 
     def _new(name: str, *, mobile: bool = False) -> Any:
