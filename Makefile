@@ -51,7 +51,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy confide tests bench
+	$(BIN)/mypy confide tests $(wildcard bench/*.py)
 
 pytest: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import warnings
+
+# WhiteNoise hands Django a file iterator for static files; under ASGI Django reads it in a
+# worker thread and warns on every file. That is the intended behaviour for static files.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "confide.settings")
 

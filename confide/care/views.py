@@ -36,6 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("practice")
     relationships = list(selectors.relationships_visible_to(user=user))
     if user.role == Role.THERAPIST:
+        audit_record(actor=user, action="caseload.view", object_type="user", object_id=user.pk)
         return render(
             request,
             "care/home_therapist.html",
