@@ -1,7 +1,11 @@
-"""WebSocket routes. The room stream (/ws/rooms/<id>/) arrives with the messaging rooms."""
+"""WebSocket routes."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import re_path
 
-websocket_urlpatterns: list[Any] = []
+from confide.live.consumers import RoomConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/rooms/(?P<room_id>[1-9][0-9]{0,17})/$", RoomConsumer.as_asgi()),
+]

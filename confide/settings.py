@@ -113,6 +113,8 @@ INSTALLED_APPS = [
     "confide.care",
     "confide.audit",
     "confide.safety",
+    "confide.rooms",
+    "confide.live",
     "confide.web",
     "confide.api",
 ]
@@ -230,6 +232,15 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_NAME = "confide_session"
 CSRF_COOKIE_HTTPONLY = True
+
+# Field encryption (AES-GCM) of message bodies, attachments and notes. Keys live outside the
+# database: "id:base64key" pairs, comma-separated, the first one encrypts, all of them decrypt.
+# ENCRYPTION_KEYS_FILE names a file holding the same text. Without either, a key is generated
+# once into var/encryption_keys (embedded setup).
+ENCRYPTION_KEYS = env_str("ENCRYPTION_KEYS", "")
+
+# Email about new messages waits this long (a person reading in the app needs none) and batches.
+NOTIFY_DELAY_MINUTES = env_int("NOTIFY_DELAY_MINUTES", 10, minimum=0)
 
 INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7, minimum=1)
 PERSONAL_TOKEN_TTL_DAYS = env_int("PERSONAL_TOKEN_TTL_DAYS", 90, minimum=1)

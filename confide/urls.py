@@ -8,6 +8,7 @@ from confide.accounts import views as account_views
 from confide.api.api import api
 from confide.audit import views as audit_views
 from confide.care import views as care_views
+from confide.rooms import views as room_views
 from confide.web import views as web_views
 
 
@@ -36,6 +37,7 @@ urlpatterns = [
     path("account/", account_views.account, name="account"),
     path("account/tokens/", account_views.token_create, name="token_create"),
     path("account/tokens/<id:token_id>/revoke/", account_views.token_revoke, name="token_revoke"),
+    path("account/away/<id:away_id>/remove/", account_views.away_remove, name="away_remove"),
     path("session/ping/", account_views.session_ping, name="session_ping"),
     path("invite/<str:token>/", care_views.invitation_accept, name="invitation_accept"),
     path("clients/invite/", care_views.client_invite, name="client_invite"),
@@ -50,6 +52,34 @@ urlpatterns = [
         care_views.relationship_reassign,
         name="relationship_reassign",
     ),
+    path("caseload/", care_views.caseload, name="caseload"),
+    path("care/<id:relationship_id>/cover/", care_views.covering_add, name="covering_add"),
+    path(
+        "care/<id:relationship_id>/cover/<id:therapist_id>/end/",
+        care_views.covering_end,
+        name="covering_end",
+    ),
+    path("rooms/<id:room_id>/", room_views.room_page, name="room"),
+    path("rooms/<id:room_id>/send/", room_views.room_send, name="room_send"),
+    path("rooms/<id:room_id>/read/", room_views.room_read, name="room_read"),
+    path(
+        "rooms/<id:room_id>/messages/<id:seq>/edit/", room_views.message_edit, name="message_edit"
+    ),
+    path(
+        "rooms/<id:room_id>/messages/<id:seq>/delete/",
+        room_views.message_delete,
+        name="message_delete",
+    ),
+    path(
+        "rooms/<id:room_id>/messages/<id:seq>/history/",
+        room_views.message_history,
+        name="message_history",
+    ),
+    path("rooms/<id:room_id>/files/<id:seq>/", room_views.room_attachment, name="room_attachment"),
+    path("rooms/<id:room_id>/crisis/clear/", room_views.crisis_clear, name="crisis_clear"),
+    path("rooms/<id:room_id>/export.json", room_views.room_export_json, name="room_export_json"),
+    path("rooms/<id:room_id>/export.pdf", room_views.room_export_pdf, name="room_export_pdf"),
+    path("search/", room_views.log_search, name="log_search"),
     path("practice/", care_views.practice, name="practice"),
     path("practice/settings/", care_views.practice_update, name="practice_update"),
     path("practice/therapists/invite/", care_views.therapist_invite, name="therapist_invite"),

@@ -49,6 +49,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     practice = models.ForeignKey(
         "care.Practice", null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
+    # Notification and privacy preferences (each person's own).
+    email_notifications = models.BooleanField(default=True)
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    # Whether others in a room may see when this person has read a message.
+    read_receipts = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -89,6 +89,8 @@ def user_create(
         time_zone=time_zone,
         country=country,
         locale=locale,
+        # Therapists show when they have read a message; clients choose to (off by default).
+        read_receipts=role != Role.CLIENT,
     )
 
 
@@ -208,3 +210,32 @@ def token_authenticate(*, raw: str, now: datetime.datetime | None = None) -> Use
     if token.last_used_at is None or moment - token.last_used_at > datetime.timedelta(minutes=1):
         PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=moment)
     return token.user
+
+
+def preferences_update(
+    *,
+    user: User,
+    email_notifications: bool,
+    read_receipts: bool,
+    quiet_hours_start: datetime.time | None,
+    quiet_hours_end: datetime.time | None,
+) -> User:
+    if (quiet_hours_start is None) != (quiet_hours_end is None):
+        raise InvalidInput(
+            "Give both ends of the quiet hours, or neither.",
+            field_errors={"quiet_hours_end": ["Give both ends of the quiet hours, or neither."]},
+        )
+    user.email_notifications = email_notifications
+    user.read_receipts = read_receipts
+    user.quiet_hours_start = quiet_hours_start
+    user.quiet_hours_end = quiet_hours_end
+    user.save(
+        update_fields=[
+            "email_notifications",
+            "read_receipts",
+            "quiet_hours_start",
+            "quiet_hours_end",
+        ]
+    )
+    audit_record(actor=user, action="preferences.update", object_type="user", object_id=user.pk)
+    return user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import segno
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import devices_for_user
@@ -18,9 +20,20 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from confide.accounts import selectors, services
 from confide.accounts.models import User
+from confide.care import services as care_services
+from confide.care.models import TherapistSchedule
 from confide.errors import DomainError
 from confide.safety.registry import resources_for
-from confide.web.forms import AccessTokenForm, LoginForm, ProfileForm, TokenForm, apply_domain_error
+from confide.web.forms import (
+    AccessTokenForm,
+    AwayForm,
+    LoginForm,
+    PreferencesForm,
+    ProfileForm,
+    ScheduleForm,
+    TokenForm,
+    apply_domain_error,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -129,36 +142,100 @@ def consent(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _forms(request: HttpRequest, user: User) -> dict[str, Any]:
+    """The account page's forms; the one that was posted is bound to the data."""
+    posted = request.POST.get("form") if request.method == "POST" else None
+    data = request.POST if posted else None
+    schedule = TherapistSchedule.objects.filter(therapist=user).first()
+    return {
+        "form": ProfileForm(
+            data if posted == "profile" else None,
+            initial={
+                "display_name": user.display_name,
+                "time_zone": user.time_zone,
+                "country": user.country,
+                "locale": user.locale,
+            },
+        ),
+        "preferences_form": PreferencesForm(
+            data if posted == "preferences" else None,
+            initial={
+                "email_notifications": user.email_notifications,
+                "read_receipts": user.read_receipts,
+                "quiet_hours_start": user.quiet_hours_start,
+                "quiet_hours_end": user.quiet_hours_end,
+            },
+        ),
+        "schedule_form": ScheduleForm(
+            data if posted == "schedule" else None,
+            initial={
+                "time_zone": schedule.time_zone if schedule else user.time_zone,
+                "weekdays": [int(d) for d in schedule.weekdays] if schedule else [0, 1, 2, 3, 4],
+                "start": schedule.start if schedule else "09:00",
+                "end": schedule.end if schedule else "17:00",
+                "holiday_country": schedule.holiday_country if schedule else user.country,
+            },
+        ),
+        "away_form": AwayForm(data if posted == "away" else None),
+        "posted": posted,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    initial = {
-        "display_name": user.display_name,
-        "time_zone": user.time_zone,
-        "country": user.country,
-        "locale": user.locale,
-    }
-    form = ProfileForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.profile_update(user=user, **form.cleaned_data)
-        except DomainError as error:
-            apply_domain_error(form, error)
-        else:
-            messages.success(request, "Your details are saved.")
-            return redirect("account")
+    forms = _forms(request, user)
+    posted = forms.pop("posted")
+    status = 200
+    if posted is not None:
+        form = {
+            "profile": forms["form"],
+            "preferences": forms["preferences_form"],
+            "schedule": forms["schedule_form"],
+            "away": forms["away_form"],
+        }.get(posted)
+        status = 400
+        if form is not None and form.is_valid():
+            try:
+                _save(posted, user, form.cleaned_data)
+            except DomainError as error:
+                apply_domain_error(form, error)
+            else:
+                messages.success(request, "Saved.")
+                return redirect("account")
     return render(
         request,
         "accounts/account.html",
         {
-            "form": form,
+            **forms,
+            "away_periods": user.away_periods.filter(ends_at__gt=timezone.now()),
             "has_mfa": selectors.user_has_mfa(user=user),
             "tokens": selectors.tokens_for(user=user),
             "token_form": AccessTokenForm(),
             "consents": selectors.consent_history(user=user),
         },
+        status=status,
     )
+
+
+def _save(posted: str, user: User, data: dict[str, Any]) -> None:
+    if posted == "profile":
+        services.profile_update(user=user, **data)
+    elif posted == "preferences":
+        services.preferences_update(user=user, **data)
+    elif posted == "schedule":
+        care_services.schedule_update(actor=user, **data)
+    elif posted == "away":
+        care_services.away_add(actor=user, **data)
+
+
+@require_POST
+@login_required
+def away_remove(request: HttpRequest, away_id: int) -> HttpResponse:
+    care_services.away_remove(actor=_user(request), away_id=away_id)
+    messages.success(request, "Removed.")
+    return redirect("account")
 
 
 @require_POST

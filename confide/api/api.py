@@ -14,6 +14,7 @@ from confide.accounts import selectors as account_selectors
 from confide.accounts import services as account_services
 from confide.accounts.models import PersonalAccessToken, User
 from confide.api.auth import SessionAuth, TokenAuth
+from confide.api.rooms import router as rooms_router
 from confide.api.schemas import (
     AuditEventOut,
     ClientInviteIn,
@@ -46,6 +47,8 @@ api = NinjaAPI(
     auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api-v1",
 )
+
+api.add_router("", rooms_router)
 
 _STATUS: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),

@@ -22,6 +22,10 @@ class Practice(models.Model):
     reply_window_business_days = models.PositiveSmallIntegerField(
         default=2, validators=[MinValueValidator(1), MaxValueValidator(10)]
     )
+    # After a reply is overdue by this long, the practice admin is told.
+    escalation_grace_hours = models.PositiveSmallIntegerField(
+        default=24, validators=[MinValueValidator(1), MaxValueValidator(240)]
+    )
     is_demo = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -145,3 +149,58 @@ class Invitation(models.Model):
         if self.expires_at <= moment:
             return "expired"
         return "pending"
+
+
+class TherapistSchedule(models.Model):
+    """When a therapist works: the reply window counts only this time."""
+
+    therapist = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="schedule"
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # Working weekdays as digits, 0 = Monday … 6 = Sunday.
+    weekdays = models.CharField(max_length=7, default="01234")
+    start = models.TimeField(default=datetime.time(9, 0))
+    end = models.TimeField(default=datetime.time(17, 0))
+    holiday_country = models.CharField(max_length=2, blank=True, validators=[validate_country])
+    holiday_subdivision = models.CharField(max_length=8, blank=True)
+
+    def __str__(self) -> str:
+        return f"Schedule of {self.therapist_id}"
+
+
+class OutOfOffice(models.Model):
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="away_periods"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar = ["starts_at"]
+
+    def __str__(self) -> str:
+        return f"Away {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
+
+
+class CoveringTherapist(models.Model):
+    """A therapist who covers a relationship for a while (e.g. during leave): from `started_at`
+    they see its rooms; until then they saw nothing, and the audit log says who decided."""
+
+    relationship = models.ForeignKey(
+        CareRelationship, on_delete=models.CASCADE, related_name="covers"
+    )
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="covering"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["started_at"]
+
+    def __str__(self) -> str:
+        return f"Therapist {self.therapist_id} covering care #{self.relationship_id}"

@@ -103,3 +103,14 @@ def client_visible_to(*, user: User, client_id: int) -> User:
     ):
         return client
     raise NotFound("No such client.")
+
+
+def colleagues_of(*, user: User) -> QuerySet[User]:
+    """Other active therapists of the user's practice (for covering), for therapists and admins."""
+    if user.role not in (Role.THERAPIST, Role.ADMIN):
+        return User.objects.none()
+    return (
+        User.objects.filter(practice=user.practice, role=Role.THERAPIST, is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("display_name")
+    )

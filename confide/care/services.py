@@ -23,11 +23,15 @@ from confide.care.models import (
     CareKind,
     CareParticipant,
     CareRelationship,
+    CoveringTherapist,
     Invitation,
+    OutOfOffice,
     Practice,
     TherapistAssignment,
+    TherapistSchedule,
 )
 from confide.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from confide.rooms.provision import rooms_sync
 
 
 def hash_invitation_token(raw: str) -> str:
@@ -226,6 +230,7 @@ def invitation_accept(
             CareParticipant.objects.create(
                 relationship=invitation.relationship, client=user, joined_at=moment
             )
+            rooms_sync(relationship=invitation.relationship, actor=user, now=moment)
         audit_record(
             actor=user,
             action="invitation.accept",
@@ -270,6 +275,7 @@ def relationship_reassign(
         )
         relationship.therapist = therapist
         relationship.save(update_fields=["therapist"])
+        rooms_sync(relationship=relationship, actor=actor, now=moment)
         audit_record(
             actor=actor,
             action="care.reassign",
@@ -320,3 +326,146 @@ def practice_create(
             practice=practice,
         )
     return practice
+
+
+def _relationship_managed_by(actor: User, relationship_id: int) -> CareRelationship:
+    """The relationship, if `actor` is its therapist or their practice's admin."""
+    relationship = (
+        CareRelationship.objects.select_for_update()
+        .filter(pk=relationship_id, practice=actor.practice, ended_at__isnull=True)
+        .first()
+    )
+    if relationship is None or not (
+        actor.is_practice_admin or relationship.therapist_id == actor.pk
+    ):
+        raise NotFound("No such relationship.")
+    return relationship
+
+
+def covering_add(
+    *, actor: User, relationship_id: int, therapist_id: int, now: datetime.datetime | None = None
+) -> CoveringTherapist:
+    """Add a covering therapist (for leave): they see the relationship's rooms from now on."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        relationship = _relationship_managed_by(actor, relationship_id)
+        therapist = User.objects.filter(
+            pk=therapist_id, practice=actor.practice, role=Role.THERAPIST, is_active=True
+        ).first()
+        if therapist is None or therapist.pk == relationship.therapist_id:
+            raise InvalidInput(
+                "Choose another therapist of this practice.",
+                field_errors={"therapist": ["Choose another therapist of this practice."]},
+            )
+        cover = relationship.covers.filter(therapist=therapist, ended_at__isnull=True).first()
+        if cover is None:
+            cover = CoveringTherapist.objects.create(
+                relationship=relationship,
+                therapist=therapist,
+                added_by=actor,
+                started_at=moment,
+            )
+            audit_record(
+                actor=actor,
+                action="care.cover_add",
+                object_type="relationship",
+                object_id=relationship.pk,
+                detail={"therapist": therapist.pk},
+            )
+        rooms_sync(relationship=relationship, actor=actor, now=moment)
+    return cover
+
+
+def covering_end(
+    *, actor: User, relationship_id: int, therapist_id: int, now: datetime.datetime | None = None
+) -> None:
+    moment = now or timezone.now()
+    with transaction.atomic():
+        relationship = _relationship_managed_by(actor, relationship_id)
+        ended = relationship.covers.filter(therapist_id=therapist_id, ended_at__isnull=True).update(
+            ended_at=moment
+        )
+        if not ended:
+            raise NotFound("That therapist is not covering.")
+        audit_record(
+            actor=actor,
+            action="care.cover_end",
+            object_type="relationship",
+            object_id=relationship.pk,
+            detail={"therapist": therapist_id},
+        )
+        rooms_sync(relationship=relationship, actor=actor, now=moment)
+
+
+def schedule_update(
+    *,
+    actor: User,
+    time_zone: str,
+    weekdays: list[int],
+    start: datetime.time,
+    end: datetime.time,
+    holiday_country: str,
+) -> TherapistSchedule:
+    """A therapist's working time: replies are promised within it."""
+    if not actor.is_therapist:
+        raise PermissionDenied("Only therapists have working hours here.")
+    errors: dict[str, list[str]] = {}
+    if not weekdays or any(d not in range(7) for d in weekdays):
+        errors["weekdays"] = ["Choose at least one working day."]
+    if end <= start:
+        errors["end"] = ["The working day must end after it starts."]
+    schedule = TherapistSchedule(
+        therapist=actor,
+        time_zone=time_zone,
+        weekdays="".join(str(d) for d in sorted(set(weekdays))),
+        start=start,
+        end=end,
+        holiday_country=holiday_country,
+    )
+    try:
+        schedule.full_clean(exclude=["therapist"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise InvalidInput("The working hours are not valid.", field_errors=errors)
+    with transaction.atomic():
+        saved, _ = TherapistSchedule.objects.update_or_create(
+            therapist=actor,
+            defaults={
+                "time_zone": schedule.time_zone,
+                "weekdays": schedule.weekdays,
+                "start": start,
+                "end": end,
+                "holiday_country": holiday_country,
+            },
+        )
+        audit_record(actor=actor, action="schedule.update", object_type="user", object_id=actor.pk)
+    return saved
+
+
+def away_add(
+    *, actor: User, starts_at: datetime.datetime, ends_at: datetime.datetime
+) -> OutOfOffice:
+    if not actor.is_therapist:
+        raise PermissionDenied("Only therapists set out-of-office periods.")
+    if ends_at <= starts_at:
+        raise InvalidInput(
+            "The period must end after it starts.",
+            field_errors={"ends_at": ["The period must end after it starts."]},
+        )
+    if ends_at - starts_at > datetime.timedelta(days=366):
+        raise InvalidInput(
+            "At most a year at a time.",
+            field_errors={"ends_at": ["Out of office is at most a year."]},
+        )
+    with transaction.atomic():
+        away = OutOfOffice.objects.create(therapist=actor, starts_at=starts_at, ends_at=ends_at)
+        audit_record(actor=actor, action="away.add", object_type="user", object_id=actor.pk)
+    return away
+
+
+def away_remove(*, actor: User, away_id: int) -> None:
+    deleted, _ = OutOfOffice.objects.filter(pk=away_id, therapist=actor).delete()
+    if not deleted:
+        raise NotFound("No such period.")
+    audit_record(actor=actor, action="away.remove", object_type="user", object_id=actor.pk)

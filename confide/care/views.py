@@ -7,13 +7,16 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from confide.accounts.models import Role, User
 from confide.audit.services import audit_record
 from confide.care import selectors, services
 from confide.care.models import CareKind
-from confide.errors import Conflict, DomainError, NotFound, PermissionDenied
+from confide.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from confide.rooms import selectors as room_selectors
+from confide.rooms.windows import format_due
 from confide.web.forms import (
     ClientInviteForm,
     PracticeForm,
@@ -34,21 +37,59 @@ def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.role == Role.ADMIN:
         return redirect("practice")
-    relationships = list(selectors.relationships_visible_to(user=user))
     if user.role == Role.THERAPIST:
-        audit_record(actor=user, action="caseload.view", object_type="user", object_id=user.pk)
-        return render(
-            request,
-            "care/home_therapist.html",
-            {
-                "relationships": relationships,
-                "invitations": selectors.invitations_visible_to(user=user).filter(
-                    accepted_at__isnull=True, revoked_at__isnull=True
-                ),
-                "form": ClientInviteForm(),
-            },
-        )
-    return render(request, "care/home_client.html", {"relationships": relationships})
+        return inbox_page(request)
+    return render(
+        request,
+        "care/home_client.html",
+        {
+            "rooms": room_selectors.rooms_for(user=user),
+            "relationships": selectors.relationships_visible_to(user=user),
+        },
+    )
+
+
+@login_required
+def caseload(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.is_therapist:
+        raise NotFound("No such page.")
+    relationships = list(selectors.relationships_visible_to(user=user))
+    audit_record(actor=user, action="caseload.view", object_type="user", object_id=user.pk)
+    return render(
+        request,
+        "care/home_therapist.html",
+        {
+            "relationships": relationships,
+            "invitations": selectors.invitations_visible_to(user=user).filter(
+                accepted_at__isnull=True, revoked_at__isnull=True
+            ),
+            "form": ClientInviteForm(),
+        },
+    )
+
+
+def inbox_page(request: HttpRequest) -> HttpResponse:
+    """The therapist's inbox: rooms in the order they should be answered, and their figures."""
+    user = _user(request)
+    now = timezone.now()
+    rows = room_selectors.inbox(therapist=user, now=now)
+    audit_record(actor=user, action="inbox.view", object_type="user", object_id=user.pk)
+    return render(
+        request,
+        "rooms/inbox.html",
+        {
+            "rows": [
+                (
+                    row,
+                    format_due(row.reply_due_at, user.time_zone, now) if row.reply_due_at else "",
+                )
+                for row in rows
+            ],
+            "figures": room_selectors.response_figures(therapist=user, now=now),
+            "window_days": user.practice.reply_window_business_days if user.practice else 2,
+        },
+    )
 
 
 @require_POST
@@ -71,7 +112,7 @@ def client_invite(request: HttpRequest) -> HttpResponse:
         else:
             sent_to = " and ".join(item.invitation.email for item in issued)
             messages.success(request, f"Invitation sent to {sent_to}.")
-            return redirect("home")
+            return redirect("caseload")
     return render(
         request,
         "care/home_therapist.html",
@@ -91,7 +132,7 @@ def client_invite(request: HttpRequest) -> HttpResponse:
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     services.invitation_revoke(actor=_user(request), invitation_id=invitation_id)
     messages.success(request, "The invitation is withdrawn.")
-    return redirect((request.POST.get("back") == "practice" and "practice") or "home")
+    return redirect((request.POST.get("back") == "practice" and "practice") or "caseload")
 
 
 @login_required
@@ -109,6 +150,12 @@ def relationship_detail(request: HttpRequest, relationship_id: int) -> HttpRespo
         "relationship": relationship,
         "history": selectors.relationship_history(relationship=relationship),
         "therapists": selectors.therapists_of_practice(user=user),
+        "colleagues": selectors.colleagues_of(user=user),
+        "covers": relationship.covers.filter(ended_at__isnull=True).select_related("therapist"),
+        "rooms": [
+            r for r in room_selectors.rooms_for(user=user) if r.relationship_id == relationship.pk
+        ],
+        "can_manage": user.is_practice_admin or relationship.therapist_id == user.pk,
     }
     return render(request, "care/relationship.html", context)
 
@@ -237,3 +284,34 @@ def relationship_reassign(request: HttpRequest, relationship_id: int) -> HttpRes
     )
     messages.success(request, f"Now with {relationship.therapist.display_name}.")
     return redirect("relationship", relationship_id=relationship.pk)
+
+
+@require_POST
+@login_required
+def covering_add(request: HttpRequest, relationship_id: int) -> HttpResponse:
+    user = _user(request)
+    form = ReassignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a therapist.")
+    else:
+        try:
+            cover = services.covering_add(
+                actor=user,
+                relationship_id=relationship_id,
+                therapist_id=form.cleaned_data["therapist"],
+            )
+        except InvalidInput as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{cover.therapist.display_name} is now covering.")
+    return redirect("relationship", relationship_id=relationship_id)
+
+
+@require_POST
+@login_required
+def covering_end(request: HttpRequest, relationship_id: int, therapist_id: int) -> HttpResponse:
+    services.covering_end(
+        actor=_user(request), relationship_id=relationship_id, therapist_id=therapist_id
+    )
+    messages.success(request, "Covering ended.")
+    return redirect("relationship", relationship_id=relationship_id)

@@ -118,6 +118,58 @@ class AccessTokenForm(forms.Form):
     ttl_days = forms.IntegerField(label="Valid for (days)", min_value=1, max_value=365, initial=90)
 
 
+class PreferencesForm(forms.Form):
+    email_notifications = forms.BooleanField(
+        label="Email me when something new arrives (never what was written)", required=False
+    )
+    read_receipts = forms.BooleanField(
+        label="Let others in my rooms see when I have read their messages", required=False
+    )
+    quiet_hours_start = forms.TimeField(
+        label="Quiet hours from", required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    quiet_hours_end = forms.TimeField(
+        label="Quiet hours until",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text="No emails between these times (your time zone).",
+    )
+
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+class ScheduleForm(forms.Form):
+    time_zone = forms.ChoiceField(label="Time zone", choices=zone_choices)
+    weekdays = forms.TypedMultipleChoiceField(
+        label="Working days", choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    start = forms.TimeField(
+        label="Working hours from", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    end = forms.TimeField(label="until", widget=forms.TimeInput(attrs={"type": "time"}))
+    holiday_country = forms.ChoiceField(
+        label="Public holidays of", choices=country_choices, required=False
+    )
+
+
+class AwayForm(forms.Form):
+    starts_at = forms.DateTimeField(
+        label="Away from", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label="Back on", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.TypedChoiceField(label="Person", required=False, coerce=int, empty_value=None)
     since = forms.DateField(

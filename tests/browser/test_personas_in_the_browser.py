@@ -45,6 +45,8 @@ def test_a_therapist_invites_a_client_who_joins_and_consents(live_app: str, new_
 
     therapist = new_page("therapist")
     sign_in(therapist, live_app, people.therapist)
+    expect(therapist.get_by_role("heading", name="Inbox")).to_be_visible()
+    therapist.get_by_role("link", name="Caseload and invitations").click()
     expect(therapist.get_by_role("heading", name="Your caseload")).to_be_visible()
     expect(therapist.get_by_role("link", name="Cam Client")).to_be_visible()
     therapist.get_by_label("Client's email").fill("river@example.org")
@@ -76,7 +78,7 @@ def test_a_therapist_invites_a_client_who_joins_and_consents(live_app: str, new_
     newcomer.get_by_label(re.compile("I have read this")).check()
     newcomer.get_by_role("button", name="I agree").click()
     expect(newcomer.get_by_role("heading", name="Hello, River Stone")).to_be_visible()
-    expect(newcomer.get_by_text("Only you and Robin Therapist can read")).to_be_visible()
+    expect(newcomer.get_by_text("Only you and Robin Therapist can read this room")).to_be_visible()
     shot(newcomer, "client-home-mobile")
 
     therapist.reload()
@@ -108,7 +110,7 @@ def test_a_partner_and_an_outsider_are_kept_out(live_app: str, new_page: Any) ->
     people: Personas = build_personas()
     partner = new_page("partner")
     sign_in(partner, live_app, people.partner_a)
-    expect(partner.get_by_text("a private space with Robin Therapist")).to_be_visible()
+    expect(partner.get_by_text("Your partner never can")).to_be_visible()
     response = partner.goto(f"{live_app}/care/{people.individual.pk}/")
     assert response is not None and response.status == 404
     expect(partner.get_by_role("heading", name="Not found")).to_be_visible()

@@ -24,6 +24,8 @@ def pages(p: Personas) -> list[tuple[str, str, str, dict[str, Any], dict[str, in
     elsewhere = reverse("relationship", args=[p.elsewhere.pk])
     return [
         ("home", "get", reverse("home"), {}, expect(200, admin=302)),
+        ("caseload", "get", reverse("caseload"), {}, expect(404, therapist=200, colleague=200)),
+        ("search", "get", reverse("log_search"), {"q": "hello"}, expect(200)),
         ("account", "get", reverse("account"), {}, expect(200)),
         ("consent", "get", reverse("consent"), {}, expect(200)),
         (

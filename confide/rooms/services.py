@@ -1,0 +1,498 @@
+"""Writes for rooms. `message_send` is the only way a message enters a room: web form, API,
+WebSocket and email all call it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from confide import crypto
+from confide.accounts.models import User
+from confide.audit.services import audit_record
+from confide.errors import InvalidInput, NotFound, PermissionDenied
+from confide.rooms import search, tasks
+from confide.rooms.events import publish_on_commit, room_group
+from confide.rooms.files import FileKind, RejectedFile, check_upload, safe_filename
+from confide.rooms.models import (
+    Attachment,
+    CrisisFlag,
+    MemberRole,
+    Message,
+    MessageKind,
+    MessageVersion,
+    ReplyRecord,
+    Room,
+    RoomMember,
+    SearchToken,
+)
+from confide.rooms.payloads import message_payload
+from confide.rooms.schedules import schedule_for_room
+from confide.rooms.windows import (
+    NoWorkingTime,
+    format_due,
+    is_working_time,
+    next_working_time,
+    reply_due,
+    working_seconds_between,
+)
+from confide.safety.detection import CrisisMatch, detect_crisis
+from confide.safety.registry import resources_for
+
+MAX_BODY_CHARS = 20_000
+
+
+def body_context(room_id: int, seq: int) -> str:
+    return f"message:{room_id}:{seq}:body"
+
+
+def version_context(room_id: int, seq: int, number: int) -> str:
+    return f"message:{room_id}:{seq}:version:{number}"
+
+
+def attachment_context(room_id: int, seq: int, part: str) -> str:
+    return f"message:{room_id}:{seq}:attachment:{part}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    """An attachment as it arrived: the bytes and the name the sender's device gave it."""
+
+    data: bytes
+    name: str = ""
+    voice: bool = False
+    duration_ms: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SendResult:
+    message: Message
+    created: bool  # False when the client id had been used already (an idempotent resend)
+    crisis: CrisisMatch | None
+
+
+def membership(*, actor: User, room: Room) -> RoomMember:
+    """The actor's active membership of `room`, or NotFound (never a hint the room exists)."""
+    member = RoomMember.objects.filter(room=room, user=actor, left_at__isnull=True).first()
+    if member is None or not actor.is_active:
+        raise NotFound("No such room.")
+    return member
+
+
+def _clean_body(body: str, *, required: bool) -> str:
+    text = body.replace("\r\n", "\n").replace("\x00", "").strip()
+    if len(text) > MAX_BODY_CHARS:
+        raise InvalidInput(
+            "The message is too long.",
+            field_errors={"body": [f"Messages can be at most {MAX_BODY_CHARS:,} characters."]},
+        )
+    if required and not text:
+        raise InvalidInput("Write something first.", field_errors={"body": ["Write something."]})
+    return text
+
+
+def _check_upload(upload: Upload) -> FileKind:
+    try:
+        kind = check_upload(upload.data, declared_name=upload.name)
+    except RejectedFile as exc:
+        raise InvalidInput(str(exc), field_errors={"attachment": [str(exc)]}) from exc
+    if upload.voice and kind.category != "audio":
+        raise InvalidInput(
+            "A voice note must be audio.", field_errors={"attachment": ["Not an audio file."]}
+        )
+    return kind
+
+
+def _append(
+    *,
+    room: Room,
+    sender: User | None,
+    kind: str,
+    text: str,
+    now: datetime.datetime,
+    client_id: uuid.UUID | None = None,
+    crisis: bool = False,
+) -> Message:
+    """Write the next message of a locked room: sequence number, encrypted body, search tokens."""
+    room.last_seq += 1
+    room.last_message_at = now
+    message = Message.objects.create(
+        room=room,
+        seq=room.last_seq,
+        sender=sender,
+        kind=kind,
+        client_id=client_id,
+        body=crypto.encrypt_text(text, context=body_context(room.pk, room.last_seq)),
+        created_at=now,
+        crisis=crisis,
+    )
+    _index(message, text)
+    return message
+
+
+def _index(message: Message, text: str) -> None:
+    SearchToken.objects.filter(message=message).delete()
+    SearchToken.objects.bulk_create(
+        [
+            SearchToken(room_id=message.room_id, message=message, token=t)
+            for t in search.tokens_for_text(text)
+        ]
+    )
+
+
+def message_send(
+    *,
+    actor: User,
+    room: Room,
+    body: str,
+    client_id: uuid.UUID,
+    upload: Upload | None = None,
+    now: datetime.datetime | None = None,
+) -> SendResult:
+    """Send a message (with an optional attachment or voice note) into `room`.
+
+    Idempotent by (room, sender, client_id): a resend returns the original message. Inside one
+    transaction, under the room's row lock: the message with its sequence number, the room's
+    counters and reply window, the sender's read state, any crisis flag, an out-of-hours notice,
+    and the notification tasks. Published to the room's sockets only after commit.
+    """
+    member = membership(actor=actor, room=room)
+    text = _clean_body(body, required=upload is None)
+    kind = _check_upload(upload) if upload is not None else None
+    moment = now or timezone.now()
+    existing = Message.objects.filter(room=room, sender=actor, client_id=client_id).first()
+    if existing is not None:
+        return SendResult(message=existing, created=False, crisis=None)
+    try:
+        with transaction.atomic():
+            return _send_locked(
+                actor=actor,
+                member=member,
+                room_id=room.pk,
+                text=text,
+                client_id=client_id,
+                upload=upload,
+                kind=kind,
+                now=moment,
+            )
+    except IntegrityError:
+        # A concurrent resend with the same client id won the race: answer with its message.
+        existing = Message.objects.filter(room=room, sender=actor, client_id=client_id).first()
+        if existing is None:
+            raise
+        return SendResult(message=existing, created=False, crisis=None)
+
+
+def _send_locked(
+    *,
+    actor: User,
+    member: RoomMember,
+    room_id: int,
+    text: str,
+    client_id: uuid.UUID,
+    upload: Upload | None,
+    kind: FileKind | None,
+    now: datetime.datetime,
+) -> SendResult:
+    room = Room.objects.select_for_update().select_related("practice").get(pk=room_id)
+    existing = Message.objects.filter(room=room, sender=actor, client_id=client_id).first()
+    if existing is not None:
+        return SendResult(message=existing, created=False, crisis=None)
+    is_client = member.role == MemberRole.CLIENT
+    match = detect_crisis(text) if is_client and text else None
+    message_kind = MessageKind.TEXT
+    if upload is not None:
+        message_kind = MessageKind.VOICE if upload.voice else MessageKind.FILE
+    message = _append(
+        room=room,
+        sender=actor,
+        kind=message_kind,
+        text=text,
+        now=now,
+        client_id=client_id,
+        crisis=match is not None,
+    )
+    if upload is not None and kind is not None:
+        Attachment.objects.create(
+            message=message,
+            content_type=kind.content_type,
+            category=kind.category,
+            size=len(upload.data),
+            name=crypto.encrypt_text(
+                safe_filename(upload.name, kind),
+                context=attachment_context(room.pk, message.seq, "name"),
+            ),
+            data=crypto.encrypt(
+                upload.data, context=attachment_context(room.pk, message.seq, "data").encode()
+            ),
+            duration_ms=upload.duration_ms,
+        )
+    notices: list[Message] = []
+    if is_client:
+        notices = _client_wrote(room=room, actor=actor, now=now)
+    else:
+        _staff_wrote(room=room, actor=actor, now=now)
+    if match is not None:
+        _raise_crisis(room=room, message=message, match=match, now=now)
+    RoomMember.objects.filter(pk=member.pk).update(last_read_seq=room.last_seq, last_read_at=now)
+    room.save()
+    tasks.notify_members_later(room=room, sender=actor, now=now)
+    audit_record(
+        actor=actor,
+        action="message.send",
+        object_type="message",
+        object_id=message.pk,
+        practice=room.practice,
+    )
+    for item, item_text in [(message, text), *[(n, None) for n in notices]]:
+        publish_on_commit(
+            room_group(room.pk),
+            {"type": "room.message", "message": message_payload(item, item_text)},
+        )
+    return SendResult(message=message, created=True, crisis=match)
+
+
+def _client_wrote(*, room: Room, actor: User, now: datetime.datetime) -> list[Message]:
+    """A client's message starts a wait (unless one is running) and, out of hours, a notice."""
+    if room.waiting_since is not None:
+        return []
+    schedule = schedule_for_room(room)
+    room.waiting_since = now
+    room.reminded_at = None
+    room.escalated_at = None
+    try:
+        room.reply_due_at = reply_due(now, schedule, room.practice.reply_window_business_days)
+    except NoWorkingTime:
+        room.reply_due_at = now + datetime.timedelta(days=room.practice.reply_window_business_days)
+    tasks.schedule_reply_check(room=room)
+    if is_working_time(now, schedule):
+        return []
+    try:
+        back = next_working_time(now, schedule)
+    except NoWorkingTime:
+        back = room.reply_due_at
+    crisis = resources_for(actor.country)
+    line = crisis.lines[0] if crisis.lines else None
+    help_now = f"call {crisis.emergency_number}"
+    if line is not None and line.phone:
+        help_now += f" or {line.name} on {line.phone}"
+    text = (
+        "Your message has arrived. Your therapist is outside their working hours now and will "
+        f"be back {format_due(back, actor.time_zone, now).removeprefix('Expected by ')} "
+        f"(your time). {format_due(room.reply_due_at, actor.time_zone, now)}. "
+        f"This room is not for emergencies: if you need help now, {help_now}."
+    )
+    return [_append(room=room, sender=None, kind=MessageKind.NOTICE, text=text, now=now)]
+
+
+def _staff_wrote(*, room: Room, actor: User, now: datetime.datetime) -> None:
+    """A therapist's (or covering therapist's) message answers a running wait."""
+    if room.waiting_since is None or room.reply_due_at is None:
+        return
+    schedule = schedule_for_room(room)
+    ReplyRecord.objects.create(
+        room=room,
+        therapist=actor,
+        waited_from=room.waiting_since,
+        due_at=room.reply_due_at,
+        replied_at=now,
+        within_window=now <= room.reply_due_at,
+        seconds=working_seconds_between(room.waiting_since, now, schedule),
+    )
+    room.waiting_since = None
+    room.reply_due_at = None
+
+
+def _raise_crisis(
+    *, room: Room, message: Message, match: CrisisMatch, now: datetime.datetime
+) -> None:
+    flag = CrisisFlag.objects.create(
+        room=room, message=message, rule=match.rule, category=match.category, raised_at=now
+    )
+    room.crisis_open = True
+    audit_record(
+        actor=None,
+        action="crisis.flag",
+        object_type="room",
+        object_id=room.pk,
+        practice=room.practice,
+        detail={"flag": flag.pk, "rule": match.rule},
+    )
+    tasks.notify_crisis.enqueue(flag_id=flag.pk)
+
+
+def crisis_clear(
+    *, actor: User, room: Room, reason: str, now: datetime.datetime | None = None
+) -> int:
+    """A therapist clears the room's open crisis flags, with a reason (kept encrypted)."""
+    member = membership(actor=actor, room=room)
+    if not member.is_staff_side:
+        raise PermissionDenied("Only the therapist can clear a crisis flag.")
+    text = reason.strip()
+    if not 3 <= len(text) <= 2000:
+        raise InvalidInput(
+            "Give a reason.",
+            field_errors={
+                "reason": ["Say briefly why the flag can be cleared (3 to 2,000 characters)."]
+            },
+        )
+    moment = now or timezone.now()
+    with transaction.atomic():
+        locked = Room.objects.select_for_update().get(pk=room.pk)
+        flags = list(CrisisFlag.objects.filter(room=locked, cleared_at__isnull=True))
+        for flag in flags:
+            flag.cleared_at = moment
+            flag.cleared_by = actor
+            flag.clear_reason = crypto.encrypt_text(text, context=f"crisis:{flag.pk}:reason")
+            flag.save(update_fields=["cleared_at", "cleared_by", "clear_reason"])
+            audit_record(
+                actor=actor,
+                action="crisis.clear",
+                object_type="room",
+                object_id=locked.pk,
+                practice=locked.practice,
+                detail={"flag": flag.pk},
+            )
+        locked.crisis_open = False
+        locked.save(update_fields=["crisis_open"])
+        publish_on_commit(room_group(locked.pk), {"type": "room.crisis", "open": False})
+    return len(flags)
+
+
+def _own_message(*, actor: User, room: Room, seq: int) -> Message:
+    membership(actor=actor, room=room)
+    message = Message.objects.select_for_update().filter(room=room, seq=seq).first()
+    if message is None:
+        raise NotFound("No such message.")
+    if message.sender_id != actor.pk or message.kind not in (
+        MessageKind.TEXT,
+        MessageKind.FILE,
+        MessageKind.VOICE,
+    ):
+        raise PermissionDenied("Only the person who wrote a message can change it.")
+    if message.deleted_at is not None:
+        raise PermissionDenied("This message was deleted.")
+    return message
+
+
+def _keep_version(message: Message, now: datetime.datetime) -> None:
+    number = message.versions.count() + 1
+    text = crypto.decrypt_text(
+        bytes(message.body), context=body_context(message.room_id, message.seq)
+    )
+    MessageVersion.objects.create(
+        message=message,
+        number=number,
+        written_at=message.edited_at or message.created_at,
+        replaced_at=now,
+        body=crypto.encrypt_text(
+            text, context=version_context(message.room_id, message.seq, number)
+        ),
+    )
+
+
+def message_edit(
+    *, actor: User, room: Room, seq: int, body: str, now: datetime.datetime | None = None
+) -> Message:
+    """Change one's own message; the earlier text is kept as a version the room can see."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        message = _own_message(actor=actor, room=room, seq=seq)
+        text = _clean_body(body, required=message.kind == MessageKind.TEXT)
+        _keep_version(message, moment)
+        message.body = crypto.encrypt_text(text, context=body_context(room.pk, seq))
+        message.edited_at = moment
+        message.save(update_fields=["body", "edited_at"])
+        _index(message, text)
+        audit_record(
+            actor=actor,
+            action="message.edit",
+            object_type="message",
+            object_id=message.pk,
+            practice=room.practice,
+        )
+        publish_on_commit(
+            room_group(room.pk), {"type": "room.message", "message": message_payload(message)}
+        )
+    return message
+
+
+def message_delete(
+    *, actor: User, room: Room, seq: int, now: datetime.datetime | None = None
+) -> Message:
+    """Delete one's own message: the log shows a tombstone; the text is kept as a version, as
+    any clinical record keeps what was amended."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        message = _own_message(actor=actor, room=room, seq=seq)
+        _keep_version(message, moment)
+        message.body = crypto.encrypt_text("", context=body_context(room.pk, seq))
+        message.deleted_at = moment
+        message.save(update_fields=["body", "deleted_at"])
+        SearchToken.objects.filter(message=message).delete()
+        audit_record(
+            actor=actor,
+            action="message.delete",
+            object_type="message",
+            object_id=message.pk,
+            practice=room.practice,
+        )
+        publish_on_commit(
+            room_group(room.pk), {"type": "room.message", "message": message_payload(message)}
+        )
+    return message
+
+
+def room_mark_read(
+    *, actor: User, room: Room, seq: int, now: datetime.datetime | None = None
+) -> RoomMember:
+    """Move the actor's read marker forward (never back, never past the last message)."""
+    member = membership(actor=actor, room=room)
+    last_seq = Room.objects.filter(pk=room.pk).values_list("last_seq", flat=True).get()
+    target = min(max(seq, 0), last_seq)
+    if target <= member.last_read_seq:
+        return member
+    moment = now or timezone.now()
+    RoomMember.objects.filter(pk=member.pk, last_read_seq__lt=target).update(
+        last_read_seq=target, last_read_at=moment
+    )
+    member.last_read_seq = target
+    if actor.read_receipts:
+        publish_on_commit(
+            room_group(room.pk), {"type": "room.read", "user": actor.pk, "seq": target}
+        )
+    return member
+
+
+def attachment_read(*, actor: User, room: Room, seq: int) -> tuple[Attachment, bytes, str]:
+    """The decrypted attachment of message `seq`, for a member of the room (audited)."""
+    membership(actor=actor, room=room)
+    attachment = Attachment.objects.filter(
+        message__room=room, message__seq=seq, message__deleted_at__isnull=True
+    ).first()
+    if attachment is None:
+        raise NotFound("No such attachment.")
+    data = crypto.decrypt(
+        bytes(attachment.data), context=attachment_context(room.pk, seq, "data").encode()
+    )
+    name = crypto.decrypt_text(
+        bytes(attachment.name), context=attachment_context(room.pk, seq, "name")
+    )
+    audit_record(
+        actor=actor,
+        action="attachment.read",
+        object_type="message",
+        object_id=attachment.message_id,
+        practice=room.practice,
+    )
+    return attachment, data, name
+
+
+def settings_snapshot() -> dict[str, Any]:
+    """Limits a client (web page, API user) may want to know before sending."""
+    return {"max_body_chars": MAX_BODY_CHARS, "notify_delay_minutes": settings.NOTIFY_DELAY_MINUTES}
