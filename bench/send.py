@@ -160,11 +160,12 @@ def main() -> None:
     try:
         pairs, _ = prepare()
         port = free_port()
+        log = open(Path(env["var"]) / "server.log", "wb")  # noqa: SIM115 - closed with the server
         server = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "serve", "--no-worker", "--port", str(port)],
             env={**os.environ, "LOG_LEVEL": "WARNING"},
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log,
         )
         deadline = time.time() + 30
         while time.time() < deadline:

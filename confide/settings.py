@@ -179,11 +179,16 @@ else:
                 ),
                 "transaction_mode": "IMMEDIATE",
             },
+            # Request threads are long-lived (confide/threads.py): keep their connections.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             # Tests use a WAL file too, so a server thread in a browser test shares it.
             "TEST": {"NAME": str(VAR_DIR / "test-confide.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# How many long-lived threads run Django's synchronous request code (see confide/threads.py).
+ASGI_SYNC_THREADS = env_int("ASGI_SYNC_THREADS", 4, minimum=1)
 
 # --- Channel layer: in-memory by default, Redis pub/sub when REDIS_URL is set ---
 REDIS_URL = env_str("REDIS_URL", "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from confide.accounts.models import ConsentDocument, ConsentRecord, PersonalAccessToken, User
@@ -13,11 +13,15 @@ def consent_current() -> ConsentDocument | None:
 
 
 def consent_is_current(*, user: User) -> bool:
-    """Whether `user` has accepted the newest consent version."""
-    current = consent_current()
-    if current is None:
-        return True
-    return ConsentRecord.objects.filter(user=user, document=current).exists()
+    """Whether `user` has accepted the newest consent version (one query; true when none is
+    published)."""
+    accepted = (
+        ConsentDocument.objects.order_by("-version")
+        .annotate(accepted=Exists(ConsentRecord.objects.filter(user=user, document=OuterRef("pk"))))
+        .values_list("accepted", flat=True)
+        .first()
+    )
+    return True if accepted is None else bool(accepted)
 
 
 def consent_history(*, user: User) -> QuerySet[ConsentRecord]:

@@ -218,6 +218,14 @@ def therapist_invite(request: HttpRequest, payload: TherapistInviteIn) -> Status
     return Status(201, _invitation_out(issued.invitation))
 
 
+class BoundedPagination(LimitOffsetPagination):
+    """Limit/offset with both ends bounded: a huge offset is a 422, not a database overflow."""
+
+    class Input(Schema):
+        limit: int = Field(50, ge=1, le=500)
+        offset: int = Field(0, ge=0, le=10_000_000)
+
+
 class AuditFilter(Schema):
     actor_id: int | None = Field(None, ge=1, le=MAX_ID)
     since: datetime.date | None = None
@@ -225,7 +233,7 @@ class AuditFilter(Schema):
 
 
 @api.get("/audit/events", response={200: list[AuditEventOut], **ERRORS}, tags=["practice"])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def audit_events(request: HttpRequest, filters: Query[AuditFilter]) -> list[AuditEvent]:
     user = _me(request)
     if not user.is_practice_admin or user.practice is None:

@@ -189,7 +189,7 @@ def messages(request: HttpRequest, room_id: Id, page: Query[PageQuery]) -> list[
 @router.post("/rooms/{room_id}/messages", response={200: SendOut, 201: SendOut, **ERRORS})
 def send(request: HttpRequest, room_id: Id, payload: SendIn) -> Status[SendOut]:
     user = _me(request)
-    found = selectors.room_get(user=user, room_id=room_id)
+    found = selectors.room_for_send(user=user, room_id=room_id)
     result = services.message_send(
         actor=user, room=found, body=payload.body, client_id=payload.client_id
     )
@@ -210,7 +210,9 @@ def _send_out(user: User, result: services.SendResult) -> SendOut:
             ],
         )
     return SendOut(
-        message=MessageOut(**message_payload(result.message)), created=result.created, crisis=crisis
+        message=MessageOut(**(result.payload or message_payload(result.message))),
+        created=result.created,
+        crisis=crisis,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -75,17 +77,30 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows = room_selectors.inbox(therapist=user, now=now)
     audit_record(actor=user, action="inbox.view", object_type="user", object_id=user.pk)
+    zone = zoneinfo.ZoneInfo(user.time_zone)
+    kinds = {"couple": "Couples room", "private": "Private room", "individual": "Individual room"}
+    # Display strings are made here, once per row: the template only prints them (a therapist
+    # with 200 rooms opens this page all day long).
+    items = [
+        {
+            "row": row,
+            "url": f"/rooms/{row.room_id}/",
+            "names": " & ".join(row.clients) or "Awaiting sign-up",
+            "kind": kinds.get(row.kind, row.kind),
+            "due": format_due(row.reply_due_at, user.time_zone, now).removeprefix("Expected by ")
+            if row.reply_due_at
+            else "",
+            "last": row.last_message_at.astimezone(zone).strftime("%a %-d %b, %H:%M")
+            if row.last_message_at
+            else "",
+        }
+        for row in rows
+    ]
     return render(
         request,
         "rooms/inbox.html",
         {
-            "rows": [
-                (
-                    row,
-                    format_due(row.reply_due_at, user.time_zone, now) if row.reply_due_at else "",
-                )
-                for row in rows
-            ],
+            "items": items,
             "figures": room_selectors.response_figures(therapist=user, now=now),
             "window_days": user.practice.reply_window_business_days if user.practice else 2,
         },

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from confide import crypto
 from confide.rooms.markdown import render_markdown
-from confide.rooms.models import Attachment, Message
+from confide.rooms.models import Attachment, Message, MessageKind
 
 
 def message_text(message: Message) -> str:
@@ -21,7 +21,12 @@ def message_payload(message: Message, text: str | None = None) -> dict[str, Any]
     """Everything a reader of the room sees of one message."""
     body = "" if message.deleted_at else (text if text is not None else message_text(message))
     sender = message.sender
-    attachment: Attachment | None = getattr(message, "attachment", None)
+    # Only files and voice notes have an attachment: a text message costs no query here.
+    attachment: Attachment | None = (
+        getattr(message, "attachment", None)
+        if message.kind in (MessageKind.FILE, MessageKind.VOICE)
+        else None
+    )
     return {
         "id": message.pk,
         "room": message.room_id,

@@ -50,6 +50,14 @@ def room_get(*, user: User, room_id: int) -> Room:
     return room
 
 
+def room_for_send(*, user: User, room_id: int) -> Room:
+    """The room alone (the send service checks membership itself, under the room's lock)."""
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None or not user.is_active:
+        raise NotFound("No such room.")
+    return room
+
+
 def rooms_for(*, user: User) -> list[Room]:
     """The rooms `user` is in, most recent activity first, with members and unread counts."""
     rooms = list(
@@ -151,8 +159,9 @@ def _inbox_sql() -> str:
     # SQLite's declared-type converters parse timestamps with a regex; as text they are read
     # with the C `fromisoformat`. PostgreSQL's driver already returns datetimes quickly.
     if connection.vendor == "sqlite":
-        return _INBOX_SQL.format(due="CAST(r.reply_due_at AS TEXT)",
-                                 last="CAST(r.last_message_at AS TEXT)")
+        return _INBOX_SQL.format(
+            due="CAST(r.reply_due_at AS TEXT)", last="CAST(r.last_message_at AS TEXT)"
+        )
     return _INBOX_SQL.format(due="r.reply_due_at", last="r.last_message_at")
 
 
@@ -160,8 +169,9 @@ def _moment(value: datetime.datetime | str | None) -> datetime.datetime | None:
     """A database timestamp as an aware UTC datetime (stored in UTC by Django)."""
     if value is None:
         return None
-    parsed = value if isinstance(value, datetime.datetime) else (
-        datetime.datetime.fromisoformat(value))
+    parsed = (
+        value if isinstance(value, datetime.datetime) else (datetime.datetime.fromisoformat(value))
+    )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
@@ -173,8 +183,18 @@ def inbox_rows(*, therapist: User, now: datetime.datetime) -> list[InboxRow]:
     rows = []
     for room_id, kind, role, unread, crisis, due_raw, last_raw in raw:
         due = _moment(due_raw)
-        rows.append(InboxRow(room_id, kind, role, unread, bool(crisis), due, _moment(last_raw),
-                             due is not None and due < now))
+        rows.append(
+            InboxRow(
+                room_id,
+                kind,
+                role,
+                unread,
+                bool(crisis),
+                due,
+                _moment(last_raw),
+                due is not None and due < now,
+            )
+        )
     return rows
 
 

@@ -45,6 +45,16 @@ from confide.safety.detection import CrisisMatch, detect_crisis
 from confide.safety.registry import resources_for
 
 MAX_BODY_CHARS = 20_000
+# The room columns a send may change (counters, reply window, crisis state).
+_ROOM_STATE = [
+    "last_seq",
+    "last_message_at",
+    "waiting_since",
+    "reply_due_at",
+    "reminded_at",
+    "escalated_at",
+    "crisis_open",
+]
 
 
 def body_context(room_id: int, seq: int) -> str:
@@ -74,6 +84,7 @@ class SendResult:
     message: Message
     created: bool  # False when the client id had been used already (an idempotent resend)
     crisis: CrisisMatch | None
+    payload: dict[str, Any] | None = None  # what was published, when the message is new
 
 
 def membership(*, actor: User, room: Room) -> RoomMember:
@@ -131,12 +142,13 @@ def _append(
         created_at=now,
         crisis=crisis,
     )
-    _index(message, text)
+    _index(message, text, new=True)
     return message
 
 
-def _index(message: Message, text: str) -> None:
-    SearchToken.objects.filter(message=message).delete()
+def _index(message: Message, text: str, *, new: bool = False) -> None:
+    if not new:
+        SearchToken.objects.filter(message=message).delete()
     SearchToken.objects.bulk_create(
         [
             SearchToken(room_id=message.room_id, message=message, token=t)
@@ -165,9 +177,6 @@ def message_send(
     text = _clean_body(body, required=upload is None)
     kind = _check_upload(upload) if upload is not None else None
     moment = now or timezone.now()
-    existing = Message.objects.filter(room=room, sender=actor, client_id=client_id).first()
-    if existing is not None:
-        return SendResult(message=existing, created=False, crisis=None)
     try:
         with transaction.atomic():
             return _send_locked(
@@ -240,7 +249,7 @@ def _send_locked(
     if match is not None:
         _raise_crisis(room=room, message=message, match=match, now=now)
     RoomMember.objects.filter(pk=member.pk).update(last_read_seq=room.last_seq, last_read_at=now)
-    room.save()
+    room.save(update_fields=_ROOM_STATE)
     tasks.notify_members_later(room=room, sender=actor, now=now)
     audit_record(
         actor=actor,
@@ -249,12 +258,13 @@ def _send_locked(
         object_id=message.pk,
         practice=room.practice,
     )
-    for item, item_text in [(message, text), *[(n, None) for n in notices]]:
+    payload = message_payload(message, text)
+    publish_on_commit(room_group(room.pk), {"type": "room.message", "message": payload})
+    for notice in notices:
         publish_on_commit(
-            room_group(room.pk),
-            {"type": "room.message", "message": message_payload(item, item_text)},
+            room_group(room.pk), {"type": "room.message", "message": message_payload(notice)}
         )
-    return SendResult(message=message, created=True, crisis=match)
+    return SendResult(message=message, created=True, crisis=match, payload=payload)
 
 
 def _client_wrote(*, room: Room, actor: User, now: datetime.datetime) -> list[Message]:

@@ -73,9 +73,9 @@ Limits (read these before relying on it)
 Maintaining the lexicon
 -----------------------
 Treat every change like a clinical content change and get it reviewed. Each rule carries an
-``example`` that the test suite checks it flags. Rule
-ids are stable: they are stored on flagged messages, so never reuse or rename one; retire it
-and add a new id instead.
+``example`` that the test suite checks it flags. Every alternative in a pattern starts with
+``\\b``. Rule ids are stable: they are stored on flagged messages, so never reuse or rename
+one; retire it and add a new id instead.
 """
 
 from __future__ import annotations
@@ -134,7 +134,8 @@ def _normalise(text: str) -> str:
         # Apostrophes first: NFKD turns an acute accent on its own into a space.
         text = _SPECIAL.sub(_special, text)
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
-        text = _SPECIAL.sub(_special, text)
+        if not text.isascii():
+            text = _SPECIAL.sub(_special, text)
     return "\n".join(" ".join(paragraph.split()) for paragraph in _BLANK_LINE.split(text))
 
 
@@ -278,7 +279,7 @@ def _distribute(alternative: str) -> list[str]:
     """
     alternative = alternative.removeprefix(r"\b")
     letters = len(_anchor(alternative))
-    if not alternative.startswith("(?:", letters) or letters < len(_anchor(alternative + "x")):
+    if not alternative.startswith("(?:", letters):
         return [alternative]
     head, group = alternative[:letters], alternative[letters:]
     end = _group_end(group, 0)
@@ -308,10 +309,12 @@ class _Rule:
     rule_id: str
     category: str
     language: str
-    regex: re.Pattern[str]
+    pattern: str
     """The pattern as written, folded. Matching uses ``anchored`` and ``unanchored``."""
+    alternatives: tuple[tuple[str, frozenset[str]], ...]
+    """The alternatives that start with a fixed word prefix, each with its anchors."""
     anchored: re.Pattern[str] | None
-    """The alternatives that start with a fixed word prefix, tried only where one occurs."""
+    """Those alternatives together; tried only where one of ``anchors`` occurs."""
     anchors: tuple[str, ...]
     """Those word prefixes ("want" for ``want(?:s|ed)? to die``)."""
     unanchored: re.Pattern[str] | None
@@ -323,7 +326,7 @@ class _Rule:
     mention: bool
     """True for nouns that are also used as topics ("suicide prevention")."""
     not_after: re.Pattern[str] | None
-    """Suppress when the clause text before the match matches this (searched, anchored at $)."""
+    """Suppress when the text just before the match (80 characters) ends with a match of this."""
     example: str
     """A message this rule must flag (checked by the test suite)."""
 
@@ -344,16 +347,26 @@ def _rule(
     if language not in LANGUAGES or category not in _SEVERITY:
         raise ValueError(f"bad language or category in {rule_id}")
     folded = _fold_pattern(pattern)
-    forms = [form for alternative in _alternatives(folded) for form in _distribute(alternative)]
-    anchored = [form for form in forms if _anchor(form)]
-    unanchored = [form for form in forms if not _anchor(form)]
+    anchored: list[tuple[str, frozenset[str]]] = []
+    unanchored: list[str] = []
+    for alternative in _alternatives(folded):
+        if not alternative.startswith(r"\b"):
+            raise ValueError(f"{rule_id}: every alternative must start with \\b")
+        alternative = alternative.removeprefix(r"\b")
+        starts = frozenset(_anchor(form) for form in _distribute(alternative))
+        if "" in starts:
+            unanchored.append(alternative)
+        else:
+            anchored.append((alternative, starts))
+    anchored_pattern = "|".join(alternative for alternative, _ in anchored)
     return _Rule(
         rule_id=rule_id,
         category=category,
         language=language,
-        regex=re.compile(folded),
-        anchored=re.compile("|".join(anchored)) if anchored else None,
-        anchors=tuple(sorted({_anchor(form) for form in anchored})),
+        pattern=folded,
+        alternatives=tuple(anchored),
+        anchored=re.compile(anchored_pattern) if anchored else None,
+        anchors=tuple(sorted({anchor for _, starts in anchored for anchor in starts})),
         unanchored=re.compile(r"\b(?:" + "|".join(unanchored) + ")") if unanchored else None,
         negatable=negatable,
         personless=personless,
@@ -369,8 +382,8 @@ def _rule(
 
 # A third person shortly before "me"/"mich" makes it someone else's act (the danger rules
 # catch it): "er will mich umbringen", "ça va me tuer", "hij wil me vermoorden".
-_DE_OTHER_BEFORE = r"\b<de_who>\b(?: (?!ich\b)<w>){0,3} ?$"
-_NL_OTHER_BEFORE = r"\b(?:<nl_who>|men)\b(?: (?!ik\b)<w>){0,3} ?$"
+_DE_OTHER_BEFORE = r"\b<de_who>\b(?:,? (?!ich\b)<w>){0,3},? ?$"
+_NL_OTHER_BEFORE = r"\b(?:<nl_who>|men)\b(?:,? (?!ik\b)<w>){0,3},? ?$"
 _FR_OTHER_BEFORE = (
     r"\b(?:ça|cela|ce|il|elle|ils|elles|on|tu|quelqu'?un|qui)"
     r"(?: (?:va|vont|vas|veut|veulent|voulait|pourrait|menace de|a menacé de|essaie de"
@@ -493,8 +506,8 @@ _RULES: tuple[_Rule, ...] = (
         r"(?:want|wanna|wish) (?:to )?(?:live|be alive|exist)\b"
         r"(?! (?:in|with|at|on|near|by|there|here|alone|together|abroad|far|somewhere|without"
         r"|like (?:that|them|him|her))\b)"
-        r"|\b(?:don'?t|do not|no longer) (?:really |even )?(?:want|wanna) (?:to )?be (?:here|around)"
-        r" (?:anymore|any more|any longer)\b",
+        r"|\b(?:don'?t|do not|no longer) (?:really |even )?(?:want|wanna) (?:to )?be"
+        r" (?:here|around) (?:anymore|any more|any longer)\b",
         example="i dont want to be here anymore",
         negatable=False,
     ),
@@ -689,8 +702,8 @@ _RULES: tuple[_Rule, ...] = (
         "sterben_wollen",
         r"\b(?:will|wollte|möchte|möchten|würde gerne?|würde lieber|wünsche mir|wünschte mir"
         r"|am liebsten|lieber) <g3>(?:sterben|tot sein)\b(?! (?:vor|für)\b)"
-        r"|\bsterben (?:will|wollen|möchte)\b|\b(?:ich )?wäre (?:lieber |besser |am liebsten )?tot\b"
-        r"|\blieber tot\b",
+        r"|\bsterben (?:will|wollen|möchte)\b"
+        r"|\b(?:ich )?wäre (?:lieber |besser |am liebsten )?tot\b|\blieber tot\b",
         example="Ich möchte einfach nur sterben",
     ),
     _rule(
@@ -810,7 +823,7 @@ _RULES: tuple[_Rule, ...] = (
         _DANGER,
         "jemand_will_mich",
         r"\b<de_who> <g2>(?:will|wird|möchte|droht|drohte|hat gedroht|versucht|versuchte"
-        r"|hat versucht) <g2>mich <g2>(?:umbringen|umzubringen|töten|zu töten|schlagen"
+        r"|hat versucht),? <g2>mich <g2>(?:umbringen|umzubringen|töten|zu töten|schlagen"
         r"|zu schlagen|verletzen|zu verletzen|vergewaltigen|erwürgen|abstechen)\b"
         r"|\b<de_who> (?:schlägt|bedroht|verfolgt|würgt|vergewaltigt|misshandelt|missbraucht"
         r"|verprügelt) mich\b",
@@ -850,7 +863,7 @@ _RULES: tuple[_Rule, ...] = (
         "me_tuer",
         r"\bme (?:tuer|tuerai|tuerais|foutre en l'?air|flinguer|pendre|jeter (?:sous|d'?un|du"
         r" haut|par la fenêtre|dans le vide))\b|\bme tue\b(?! (?:à|a|au|de)\b)",
-        example="J’ai envie de me tuer",
+        example="J\u2019ai envie de me tuer",
         not_after=_FR_OTHER_BEFORE,
     ),
     _rule(
@@ -889,7 +902,7 @@ _RULES: tuple[_Rule, ...] = (
         r"|loin|près|seule?|comme ça|comme ca)\b)"
         r"|\b(?:plus|aucune|pas de) raisons? de vivre\b|\b(?:fatiguée?|marre|lasse?) de vivre\b"
         r"|\bmarre de la vie\b",
-        example="Je n’ai plus envie de vivre",
+        example="Je n\u2019ai plus envie de vivre",
         negatable=False,
     ),
     _rule(
@@ -938,8 +951,9 @@ _RULES: tuple[_Rule, ...] = (
         _FR,
         _HARM_OTHERS,
         "tuer_quelquun",
-        r"\b(?:vais|veux|voudrais|pourrais|envie de|capable de|peur de) <g1>(?:le |la |les |l'|lui )"
-        r"?(?:tuer|buter|poignarder|étrangler|faire du mal)\b(?<!\bme tuer)(?<!\bme faire du mal)"
+        r"\b(?:vais|veux|voudrais|pourrais|envie de|capable de|peur de) <g1>"
+        r"(?:le |la |les |l'|lui )?(?:tuer|buter|poignarder|étrangler|faire du mal)\b"
+        r"(?<!\bme tuer)(?<!\bme faire du mal)"
         r"|\b(?:tuer|buter|poignarder|étrangler) (?:quelqu'?un|mon <w>|ma <w>|mes <w>"
         r"|tout le monde|les gens)\b"
         r"|\bfaire du mal (?:à|a) (?:quelqu'?un|lui|elle|eux|mon <w>|ma <w>|mes <w>)\b",
@@ -1224,7 +1238,7 @@ _RULES: tuple[_Rule, ...] = (
         _NL,
         _DANGER,
         "hij_wil_me",
-        r"\b<nl_who> <g2>(?:gaat|wil|zal|dreigt|dreigde|probeert|probeerde|heeft gedreigd) <g1>"
+        r"\b<nl_who> <g2>(?:gaat|wil|zal|dreigt|dreigde|probeert|probeerde|heeft gedreigd),? <g1>"
         r"(?:me|mij) <g2>(?:te )?(?:vermoorden|doden|dood ?maken|slaan|pijn (?:te )?doen"
         r"|verkrachten|wurgen|iets aan (?:te )?doen)\b"
         r"|\b<nl_who> (?:slaat|mishandelt|bedreigt|wurgt|verkracht|schopt) (?:me|mij)\b",
@@ -1237,140 +1251,57 @@ _RULES: tuple[_Rule, ...] = (
 # --------------------------------------------------------------------------------------------
 
 _NEGATION_WINDOW = 4
-_NEGATIONS = frozenset(
-    # en
-    "not no never nor neither cannot dont doesnt didnt wont wouldnt couldnt cant shouldnt isnt"
-    " arent wasnt werent havent hasnt hadnt aint mustnt neednt"
-    # de
-    " nicht nie niemals kein keine keinen keinem keiner keines nimmer weder"
-    # fr
-    " ne n pas jamais aucun aucune ni non nullement"
-    # es
-    " nunca jamas tampoco ningun ninguna ninguno"
-    # nl
-    " niet nooit geen noch".split()
+
+
+def _words(*lines: str) -> frozenset[str]:
+    return frozenset(word for line in lines for word in line.split())
+
+
+_NEGATIONS = _words(
+    "not no never nor neither cannot dont doesnt didnt wont wouldnt couldnt cant shouldnt isnt",
+    "arent wasnt werent havent hasnt hadnt aint mustnt neednt",  # and anything ending in n't
+    "nicht nie niemals kein keine keinen keinem keiner keines nimmer weder",
+    "ne n pas jamais aucun aucune ni non nullement",  # and anything starting with n'
+    "nunca jamas tampoco ningun ninguna ninguno",
+    "niet nooit geen noch",
 )
 # "no one knows", "no matter what": not a negation of what follows.
-_NOT_NEGATING_AFTER_NO = frozenset(["one", "matter", "idea", "doubt", "wonder"])
+_NOT_NEGATING_AFTER_NO = _words("one matter idea doubt wonder")
 # Words that end the negation look-back: what follows them is a new thought, or ambivalence
 # ("I don't know if I want to live", "I can't stop thinking about killing myself").
-_BARRIERS = frozenset(
-    [
-        "and",
-        "so",
-        "because",
-        "cause",
-        "cuz",
-        "since",
-        "if",
-        "whether",
-        "why",
-        "when",
-        "how",
-        "than",
-        "unless",
-        "until",
-        "except",
-        "sure",
-        "know",
-        "knows",
-        "knew",
-        "stop",
-        "stopping",
-        "help",
-        "quit",
-        "und",
-        "weil",
-        "denn",
-        "ob",
-        "wenn",
-        "warum",
-        "als",
-        "weiss",
-        "weisz",
-        "aufhoren",
-        "aufhoeren",
-        "et",
-        "car",
-        "parce",
-        "si",
-        "pourquoi",
-        "quand",
-        "sais",
-        "arrete",
-        "arreter",
-        "y",
-        "porque",
-        "cuando",
-        "se",
-        "dejar",
-        "deja",
-        "omdat",
-        "wanneer",
-        "waarom",
-        "weet",
-        "stoppen",
-        "ophouden",
-    ]
+_BARRIERS = _words(
+    "and so because cause cuz since if whether why when how than unless until except sure",
+    "know knows knew stop stopping help quit",
+    "und weil denn ob wenn warum als weiss weisz aufhoren aufhoeren",
+    "et car parce si pourquoi quand sais arrete arreter",
+    "y porque cuando se dejar deja",
+    "omdat wanneer waarom weet stoppen ophouden",
 )
-
-_FIRST_PERSON = frozenset(
-    [
-        "i",
-        "me",
-        "myself",
-        "im",
-        "ive",
-        "mine",
-        "ich",
-        "mich",
-        "mir",
-        "je",
-        "j",
-        "moi",
-        "m",
-        "yo",
-        "ik",
-        "mij",
-        "mezelf",
-        "mijzelf",
-        "quiero",
-        "pienso",
-        "estoy",
-        "tengo",
-        "siento",
-        "voy",
-        "puedo",
-        "necesito",
-        "soy",
-        "veux",
-        "suis",
-        "pense",
-        "vais",
-    ]
+_FIRST_PERSON = _words(
+    "i me myself im ive mine",
+    "ich mich mir",
+    "je j moi m veux suis pense vais",
+    "yo quiero pienso estoy tengo siento voy puedo necesito soy",
+    "ik mij mezelf mijzelf",
 )
-_THIRD_PERSON = frozenset(
-    # en
-    "he she they him his her them their friend friends brother sister mom mum mother dad father"
-    " parent parents son daughter cousin uncle aunt grandpa grandma grandfather grandmother"
-    " husband wife partner boyfriend girlfriend colleague coworker classmate roommate neighbor"
-    " neighbour student students patient patients client clients people someone somebody kid kids"
-    " child children teen teens teenager teenagers character celebrity singer actor actress man"
-    " woman boy girl guy person therapist doctor nurse psychiatrist psychologist teacher"
-    # de
-    " er sie ihn ihm freund freundin bruder schwester mutter vater mama papa sohn tochter"
-    " cousine onkel tante oma opa kollege kollegin nachbar nachbarin mann frau leute jemand"
-    " kinder patientin"
-    # fr
-    " il elle ils elles lui eux ami amie amis frere soeur mere pere fils fille oncle mari femme"
-    " copain copine collegue voisin voisine gens quelqu enfant enfants"
-    # es
-    " ella ellos ellas amigo amiga amigos hermano hermana madre padre hijo hija primo prima tio"
-    " tia abuelo abuela esposo esposa marido novio novia companero companera vecino vecina gente"
-    " alguien nino nina"
-    # nl
-    " hij zij ze hem haar hun vriend vriendin broer zus moeder vader zoon dochter neef oom opa"
-    " vrouw collega buurman buurvrouw mensen iemand kinderen".split()
+_THIRD_PERSON = _words(
+    "he she they him his her them their friend friends brother sister mom mum mother dad",
+    "father parent parents son daughter cousin uncle aunt grandpa grandma grandfather",
+    "grandmother husband wife partner boyfriend girlfriend colleague coworker classmate",
+    "roommate neighbor neighbour student students patient patients client clients people",
+    "someone somebody kid kids child children teen teens teenager teenagers character",
+    "celebrity singer actor actress man woman boy girl guy person therapist doctor nurse",
+    "psychiatrist psychologist teacher",
+    "er sie ihn ihm freund freundin bruder schwester mutter vater mama papa sohn tochter",
+    "cousine onkel tante oma opa kollege kollegin nachbar nachbarin mann frau leute jemand",
+    "kinder patientin",
+    "il elle ils elles lui eux ami amie amis frere soeur mere pere fils fille oncle mari",
+    "femme copain copine collegue voisin voisine gens quelqu enfant enfants",
+    "ella ellos ellas amigo amiga amigos hermano hermana madre padre hijo hija primo prima",
+    "tio tia abuelo abuela esposo esposa marido novio novia companero companera vecino",
+    "vecina gente alguien nino nina",
+    "hij zij ze hem haar hun vriend vriendin broer zus moeder vader zoon dochter neef oom",
+    "vrouw collega buurman buurvrouw mensen iemand kinderen",
 )
 
 _MENTION_BEFORE = _compile(
@@ -1434,182 +1365,27 @@ _RECENT = _compile(
     r"|tegenwoordig|laatst|sinds kort)\b"
 )
 
+# Common words, to tell which language a message is written in.
 _STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        [
-            "the",
-            "and",
-            "i",
-            "you",
-            "to",
-            "is",
-            "it",
-            "my",
-            "of",
-            "that",
-            "this",
-            "with",
-            "not",
-            "but",
-            "want",
-            "just",
-            "have",
-            "was",
-            "be",
-            "so",
-            "what",
-            "am",
-            "are",
-            "for",
-            "feel",
-            "myself",
-            "don",
-            "dont",
-            "really",
-            "anymore",
-            "can",
-            "cant",
-        ]
+    "en": _words(
+        "the and i you to is it my of that this with not but want just have was be so what am",
+        "are for feel myself don dont really anymore can cant",
     ),
-    "de": frozenset(
-        [
-            "ich",
-            "und",
-            "nicht",
-            "das",
-            "der",
-            "ist",
-            "es",
-            "mich",
-            "mir",
-            "ein",
-            "eine",
-            "zu",
-            "mit",
-            "auf",
-            "aber",
-            "will",
-            "bin",
-            "habe",
-            "nur",
-            "noch",
-            "mehr",
-            "mein",
-            "meine",
-            "sich",
-            "auch",
-            "wenn",
-            "dass",
-            "weil",
-            "wie",
-            "kann",
-            "mal",
-            "nichts",
-            "leben",
-        ]
+    "de": _words(
+        "ich und nicht das der ist es mich mir ein eine zu mit auf aber will bin habe nur noch",
+        "mehr mein meine sich auch wenn dass weil wie kann mal nichts leben",
     ),
-    "fr": frozenset(
-        [
-            "je",
-            "et",
-            "le",
-            "les",
-            "des",
-            "une",
-            "ne",
-            "pas",
-            "est",
-            "suis",
-            "moi",
-            "mon",
-            "ma",
-            "que",
-            "qui",
-            "pour",
-            "avec",
-            "mais",
-            "plus",
-            "tout",
-            "vie",
-            "veux",
-            "j",
-            "c",
-            "n",
-            "ai",
-            "sais",
-            "envie",
-            "du",
-            "au",
-            "ca",
-        ]
+    "fr": _words(
+        "je et le les des une ne pas est suis moi mon ma que qui pour avec mais plus tout vie",
+        "veux j c n ai sais envie du au ca",
     ),
-    "es": frozenset(
-        [
-            "yo",
-            "y",
-            "el",
-            "los",
-            "las",
-            "que",
-            "no",
-            "es",
-            "estoy",
-            "mi",
-            "con",
-            "para",
-            "pero",
-            "quiero",
-            "muy",
-            "todo",
-            "una",
-            "lo",
-            "por",
-            "tengo",
-            "vida",
-            "ya",
-            "mas",
-            "del",
-            "se",
-            "como",
-            "esta",
-            "porque",
-            "nada",
-        ]
+    "es": _words(
+        "yo y el los las que no es estoy mi con para pero quiero muy todo una lo por tengo vida",
+        "ya mas del se como esta porque nada",
     ),
-    "nl": frozenset(
-        [
-            "ik",
-            "en",
-            "het",
-            "een",
-            "niet",
-            "mijn",
-            "mezelf",
-            "wil",
-            "van",
-            "dat",
-            "met",
-            "op",
-            "maar",
-            "ben",
-            "heb",
-            "voor",
-            "zijn",
-            "er",
-            "te",
-            "geen",
-            "nog",
-            "ook",
-            "wat",
-            "meer",
-            "leven",
-            "echt",
-            "mij",
-            "wel",
-            "naar",
-            "hij",
-            "kan",
-        ]
+    "nl": _words(
+        "ik en het een niet mijn mezelf wil van dat met op maar ben heb voor zijn er te geen nog",
+        "ook wat meer leven echt mij wel naar hij kan",
     ),
 }
 
@@ -1635,21 +1411,36 @@ def _trie(words: list[str]) -> str:
     return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
-def _build_index(rules: tuple[_Rule, ...]) -> tuple[re.Pattern[str], dict[str, tuple[int, ...]]]:
-    """The trigger regex, and for each anchor the rules to try where the trigger finds it."""
+def _build_index(
+    rules: tuple[_Rule, ...],
+) -> tuple[re.Pattern[str], dict[str, tuple[tuple[int, ...], re.Pattern[str]]]]:
+    """The trigger regex; for each anchor, the rules to try where the trigger finds it, and
+    one regex matching where any of them does (most places, none does)."""
     anchors = sorted({anchor for rule in rules for anchor in rule.anchors})
     # The trigger finds the longest anchor at a word start; the rules to try there are those
     # of that anchor and of every shorter anchor it starts with ("im" also starts with "i").
-    rules_at = {
-        anchor: tuple(
-            index
-            for index, rule in enumerate(rules)
-            if any(anchor.startswith(own) for own in rule.anchors)
+    alternatives_at: dict[str, list[tuple[int, str]]] = {}
+    for number, rule in enumerate(rules):
+        for alternative, starts in rule.alternatives:
+            for start in starts:
+                alternatives_at.setdefault(start, []).append((number, alternative))
+    compiled: dict[str, re.Pattern[str]] = {}
+    index: dict[str, tuple[tuple[int, ...], re.Pattern[str]]] = {}
+    for anchor in anchors:
+        # Alternatives that can start at a word beginning with ``anchor``, in rule order.
+        found = sorted(
+            {
+                item
+                for end in range(1, len(anchor) + 1)
+                for item in alternatives_at.get(anchor[:end], ())
+            }
         )
-        for anchor in anchors
-    }
+        pattern = "|".join(dict.fromkeys(alternative for _, alternative in found))
+        if pattern not in compiled:
+            compiled[pattern] = re.compile(pattern)
+        index[anchor] = (tuple(dict.fromkeys(number for number, _ in found)), compiled[pattern])
     # "\W(...)" on the text after a space finds the same word starts as "\b(...)", faster.
-    return re.compile(r"\W(" + _trie(anchors) + ")"), rules_at
+    return re.compile(r"\W(" + _trie(anchors) + ")"), index
 
 
 _TRIGGER, _RULES_AT = _build_index(_RULES)
@@ -1674,10 +1465,10 @@ def _clause(s: str, start: int, end: int) -> tuple[int, int]:
     return clause_start, max(clause_end, end)
 
 
-def _is_negation(token: str, following: str) -> bool:
-    if token == "no" and following in _NOT_NEGATING_AFTER_NO:
+def _is_negation(word: str, following: str) -> bool:
+    if word == "no" and following in _NOT_NEGATING_AFTER_NO:
         return False
-    return token in _NEGATIONS or token.endswith("n't") or token.startswith("n'")
+    return word in _NEGATIONS or word.endswith("n't") or word.startswith("n'")
 
 
 def _negated(before: str, phrase: str) -> bool:
@@ -1705,7 +1496,7 @@ def _suppressed(rule: _Rule, s: str, match: re.Match[str]) -> bool:
     clause = s[clause_start:clause_end]
     if rule.negatable and _negated(before, match.group()):
         return True
-    if rule.not_after is not None and rule.not_after.search(before):
+    if rule.not_after is not None and rule.not_after.search(s, max(0, start - 80), start):
         return True
     if rule.mention and (_MENTION_BEFORE.search(before) or _MENTION_AFTER.match(s, end)):
         return True
@@ -1722,8 +1513,11 @@ def _scan(s: str) -> list[tuple[_Rule, int]]:
     """
     found: dict[int, int] = {}
     for hit in _TRIGGER.finditer(" " + s):
-        start = hit.start()  # the key's offset in ``s`` (the text was shifted by one space)
-        for index in _RULES_AT[hit.group(1)]:
+        start = hit.start()  # the anchor's offset in ``s`` (the text was shifted by one space)
+        indices, any_of = _RULES_AT[hit.group(1)]
+        if any_of.match(s, start) is None:
+            continue
+        for index in indices:
             if index in found:
                 continue
             rule = _RULES[index]

@@ -567,7 +567,8 @@ def test_it_renders_pathological_input_quickly(source: str) -> None:
     html = render_markdown(source)
     text = plain_text(source)
     elapsed = time.perf_counter() - started
-    assert elapsed < 0.5, f"took {elapsed:.3f}s"
+    # Generous bound: this catches catastrophic backtracking (seconds to hours), not jitter.
+    assert elapsed < 2.0, f"took {elapsed:.3f}s"
     check_structure(html)
     assert isinstance(text, str)
 

@@ -198,3 +198,18 @@ def test_the_api_sends_lists_and_resumes_messages(people: Personas, rooms: dict[
     assert bearer(people.client).get("/api/v1/inbox").status_code == 403
     found = api.get("/api/v1/search?q=api").json()
     assert [m["body"] for m in found] == ["through the API"]
+
+
+@pytest.mark.django_db
+def test_the_inbox_page_lists_rooms_in_order_with_due_times(
+    people: Personas, rooms: dict[str, Room], as_user: Any
+) -> None:
+    send(people.partner_a, rooms["private_a"], "first")
+    send(people.client, rooms["individual"], "second")
+    page = as_user(people.therapist).get("/").content.decode()
+    assert page.count('class="inbox-row') == 4
+    first, second = page.index("Avery Partner</span>"), page.index("Cam Client</span>")
+    assert first < second  # Avery's reply is due first
+    assert page.count("Reply due") == 2 and page.count("1 new") == 2
+    assert "Private room" in page and "Couples room" in page
+    assert as_user(people.client).get("/").status_code == 200

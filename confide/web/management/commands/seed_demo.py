@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -17,6 +18,8 @@ from confide.care.services import (
     practice_create,
     therapist_invite,
 )
+from confide.rooms.models import Room, RoomKind
+from confide.rooms.services import message_send
 
 DEMO_PASSWORD = "confide-demo-2026"  # noqa: S105 - a published demo password, demo data only
 DEMO_SLUG = "demo"
@@ -96,6 +99,35 @@ class Command(BaseCommand):
                 time_zone=zone,
                 country=country,
             )
+        self._conversations(robin)
         for email, key in DEMO_TOTP_KEYS.items():
             user = User.objects.get(email=email)
             TOTPDevice.objects.create(user=user, name="Demo authenticator", key=key, confirmed=True)
+
+    def _conversations(self, robin: User) -> None:
+        """A few fictional messages, so the rooms and the inbox have something to show."""
+        jamie = User.objects.get(email="jamie@confide.example")
+        kit = User.objects.get(email="kit@confide.example")
+        lee = User.objects.get(email="lee@confide.example")
+        solo = Room.objects.get(members__user=jamie, kind=RoomKind.INDIVIDUAL)
+        couple = Room.objects.get(members__user=kit, kind=RoomKind.COUPLE)
+        private_lee = Room.objects.get(private_for=lee)
+        script = [
+            (
+                jamie,
+                solo,
+                "I tried the *breathing exercise* before the team meeting. It helped a "
+                "little, but I still froze when it was my turn to speak.",
+            ),
+            (
+                robin,
+                solo,
+                "Thank you for trying it, Jamie. Freezing is a common response. "
+                "Next time, could you note:\n\n- what you noticed in your body\n- the first "
+                "thought that came up\n\nWe can look at it together.",
+            ),
+            (kit, couple, "We had a calmer week. We used the **weekly check-in** on Sunday."),
+            (lee, private_lee, "Something I'd like to talk about on my own first, if that's ok."),
+        ]
+        for author, room, text in script:
+            message_send(actor=author, room=room, body=text, client_id=uuid.uuid4())
