@@ -286,7 +286,9 @@ def relationship_reassign(
     return relationship
 
 
-def practice_update(*, actor: User, name: str, reply_window_business_days: int) -> Practice:
+def practice_update(
+    *, actor: User, name: str, reply_window_business_days: int, escalation_grace_hours: int = 24
+) -> Practice:
     if not actor.is_practice_admin or actor.practice is None:
         raise PermissionDenied("Only a practice admin can change the practice.")
     errors: dict[str, list[str]] = {}
@@ -294,13 +296,18 @@ def practice_update(*, actor: User, name: str, reply_window_business_days: int) 
         errors["name"] = ["Give the practice a name (1 to 120 characters)."]
     if not 1 <= reply_window_business_days <= 10:
         errors["reply_window_business_days"] = ["Choose between 1 and 10 business days."]
+    if not 1 <= escalation_grace_hours <= 240:
+        errors["escalation_grace_hours"] = ["Choose between 1 and 240 hours."]
     if errors:
         raise InvalidInput("The practice settings are not valid.", field_errors=errors)
     practice = actor.practice
     practice.name = name.strip()
     practice.reply_window_business_days = reply_window_business_days
+    practice.escalation_grace_hours = escalation_grace_hours
     with transaction.atomic():
-        practice.save(update_fields=["name", "reply_window_business_days"])
+        practice.save(
+            update_fields=["name", "reply_window_business_days", "escalation_grace_hours"]
+        )
         audit_record(
             actor=actor, action="practice.update", object_type="practice", object_id=practice.pk
         )

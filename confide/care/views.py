@@ -228,9 +228,14 @@ def practice(request: HttpRequest) -> HttpResponse:
 
 def _practice_context(user: User, **forms: object) -> dict[str, object]:
     assert user.practice is not None  # noqa: S101 - checked by callers
+    therapists = list(selectors.therapists_of_practice(user=user))
     return {
         "practice": user.practice,
-        "therapists": selectors.therapists_of_practice(user=user),
+        "therapists": therapists,
+        "figures": [
+            (t, room_selectors.response_figures(therapist=t, now=timezone.now()))
+            for t in therapists
+        ],
         "relationships": selectors.relationships_visible_to(user=user),
         "invitations": selectors.invitations_visible_to(user=user).filter(
             accepted_at__isnull=True, revoked_at__isnull=True
@@ -241,6 +246,7 @@ def _practice_context(user: User, **forms: object) -> dict[str, object]:
             initial={
                 "name": user.practice.name,
                 "reply_window_business_days": user.practice.reply_window_business_days,
+                "escalation_grace_hours": user.practice.escalation_grace_hours,
             }
         ),
     }

@@ -192,7 +192,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send_json({"type": "message", "message": event["message"]})
 
     async def room_read(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "read", "user": event["user"], "seq": event["seq"]})
+        await self.send_json(
+            {
+                "type": "read",
+                "user": event["user"],
+                "name": event.get("name", ""),
+                "seq": event["seq"],
+            }
+        )
 
     async def room_crisis(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "crisis", "open": event["open"]})

@@ -474,7 +474,8 @@ def room_mark_read(
     member.last_read_seq = target
     if actor.read_receipts:
         publish_on_commit(
-            room_group(room.pk), {"type": "room.read", "user": actor.pk, "seq": target}
+            room_group(room.pk),
+            {"type": "room.read", "user": actor.pk, "name": actor.display_name, "seq": target},
         )
     return member
 

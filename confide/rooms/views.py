@@ -90,7 +90,14 @@ def room_page(request: HttpRequest, room_id: int) -> HttpResponse:
             "crisis_now": request.GET.get("crisis") == "1",
             "crisis": resources_for(_client_country(room, user)),
             "client_id": uuid.uuid4(),
-            "receipts": selectors.members_with_receipts(room),
+            "seen_by": [
+                m.user.display_name
+                for m in room.active_members  # type: ignore[attr-defined]
+                if m.user_id != user.pk
+                and m.user.read_receipts
+                and room.last_seq
+                and m.last_read_seq >= room.last_seq
+            ],
             "working": schedule_for_room(room),
             "limits": services.settings_snapshot(),
         },

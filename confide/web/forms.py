@@ -111,6 +111,9 @@ class PracticeForm(forms.Form):
     reply_window_business_days = forms.IntegerField(
         label="Reply window (business days)", min_value=1, max_value=10
     )
+    escalation_grace_hours = forms.IntegerField(
+        label="Tell the admin when a reply is overdue by (hours)", min_value=1, max_value=240
+    )
 
 
 class AccessTokenForm(forms.Form):

@@ -79,3 +79,28 @@ def test_a_partner_cannot_reach_the_other_partners_private_room(
     partner.get_by_role("link", name="Your private room with Robin Therapist").click()
     expect(partner.locator("#audience")).to_contain_text("Your partner can never read this room")
     shot(partner, "room-private-partner")
+
+
+def test_a_voice_note_is_recorded_in_the_browser_and_played_back_inline(
+    live_app: str, new_page: Any
+) -> None:
+    from confide.rooms.models import Attachment
+
+    people: Personas = build_personas()
+    client = new_page("voice")
+    client.context.grant_permissions(["microphone"])
+    sign_in(client, live_app, people.client)
+    client.get_by_role("link", name="Your room with Robin Therapist").click()
+    record = client.get_by_role("button", name="Record a voice note")
+    expect(record).to_be_visible()
+    record.click()
+    expect(client.locator("#send-status")).to_have_text("Recording…")
+    client.wait_for_timeout(1200)  # the length of the note being recorded, not a wait for an event
+    client.get_by_role("button", name="Stop and send").click()
+    expect(client.locator("#log .msg-voice audio")).to_have_count(1)
+    attachment = Attachment.objects.get()
+    assert attachment.category == "audio" and attachment.content_type == "audio/webm"
+    assert attachment.message.kind == "voice" and (attachment.duration_ms or 0) >= 1000
+    src = client.locator("#log .msg-voice audio").get_attribute("src")
+    response = client.request.get(live_app + str(src))
+    assert response.status == 200 and response.body()[:4] == b"\x1a\x45\xdf\xa3"

@@ -77,7 +77,7 @@ def pages(p: Personas) -> list[tuple[str, str, str, dict[str, Any], dict[str, in
             "practice settings",
             "post",
             reverse("practice_update"),
-            {"name": "Renamed", "reply_window_business_days": 3},
+            {"name": "Renamed", "reply_window_business_days": 3, "escalation_grace_hours": 12},
             expect(404, admin=302),
         ),
     ]

@@ -131,6 +131,9 @@
       const data = JSON.parse(event.data);
       if (data.type === "message") place(data.message);
       else if (data.type === "reload") location.reload();
+      else if (data.type === "read" && data.user !== me && data.seq >= lastSeq) {
+        document.getElementById("receipts").textContent = "Seen by " + data.name;
+      }
       else if (data.type === "crisis" && !data.open) location.reload();
     });
     socket.addEventListener("close", function (event) {
