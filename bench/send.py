@@ -189,7 +189,7 @@ def main() -> None:
         baseline = asyncio.run(run_rate(port, 200, hold, health))
         fixed = asyncio.run(run_rate(port, 200, hold, send))
         best = 0.0
-        for rate in (250, 300, 350, 400, 450, 500, 600, 700, 800):
+        for rate in (25, 50, 75, 100, 125, 150, 200, 250, 300, 350, 400, 500, 600, 800):
             result = asyncio.run(run_rate(port, rate, step, send))
             if result["p99"] > 100 or result["failures"] or result["achieved"] < 0.95 * rate:
                 break

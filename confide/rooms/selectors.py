@@ -156,19 +156,25 @@ ORDER BY r.crisis_open DESC,
 
 
 def _inbox_sql() -> str:
-    # SQLite's declared-type converters parse timestamps with a regex; as text they are read
-    # with the C `fromisoformat`. PostgreSQL's driver already returns datetimes quickly.
+    # SQLite's declared-type converters parse timestamps with a regex, and psycopg converts each
+    # timestamptz to the session's zone: as text (SQLite) or epoch seconds (PostgreSQL) they are
+    # read by C code instead (bench/inbox.py).
     if connection.vendor == "sqlite":
         return _INBOX_SQL.format(
             due="CAST(r.reply_due_at AS TEXT)", last="CAST(r.last_message_at AS TEXT)"
         )
-    return _INBOX_SQL.format(due="r.reply_due_at", last="r.last_message_at")
+    return _INBOX_SQL.format(
+        due="EXTRACT(EPOCH FROM r.reply_due_at)::float8",
+        last="EXTRACT(EPOCH FROM r.last_message_at)::float8",
+    )
 
 
-def _moment(value: datetime.datetime | str | None) -> datetime.datetime | None:
-    """A database timestamp as an aware UTC datetime (stored in UTC by Django)."""
+def _moment(value: datetime.datetime | str | float | None) -> datetime.datetime | None:
+    """A database timestamp (text from SQLite, epoch seconds from PostgreSQL) as aware UTC."""
     if value is None:
         return None
+    if isinstance(value, float):
+        return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
     parsed = (
         value if isinstance(value, datetime.datetime) else (datetime.datetime.fromisoformat(value))
     )
