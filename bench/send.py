@@ -189,8 +189,10 @@ def main() -> None:
         baseline = asyncio.run(run_rate(port, 200, hold, health))
         fixed = asyncio.run(run_rate(port, 200, hold, send))
         best = 0.0
+        ramp: dict[str, float] = {}
         for rate in (25, 50, 75, 100, 125, 150, 200, 250, 300, 350, 400, 500, 600, 800):
             result = asyncio.run(run_rate(port, rate, step, send))
+            ramp[str(rate)] = round(result["p99"], 1)
             if result["p99"] > 100 or result["failures"] or result["achieved"] < 0.95 * rate:
                 break
             best = float(rate)
@@ -207,6 +209,7 @@ def main() -> None:
                     "messages_per_s": round(fixed["achieved"], 1),
                     "failures": fixed["failures"],
                     "max_messages_per_s": best,
+                    "ramp_p99_ms": ramp,
                     "baseline_p99_ms": round(baseline["p99"], 2),
                     "machine": machine(),
                 }

@@ -26,3 +26,11 @@ class InvalidInput(DomainError):
 
 class Conflict(DomainError):
     """The request clashes with the current state, e.g. an invitation already used (409)."""
+
+
+def http_status(error: DomainError) -> int:
+    """The HTTP status each interface answers a domain error with."""
+    for kind, status in ((NotFound, 404), (PermissionDenied, 403), (Conflict, 409)):
+        if isinstance(error, kind):
+            return status
+    return 400

@@ -3,10 +3,9 @@
 # No `from __future__ import annotations` here: django-ninja reads the annotations at runtime.
 import datetime
 import zoneinfo
-from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, NinjaAPI, Path, Query, Schema, Status
+from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -14,11 +13,12 @@ from confide.accounts import selectors as account_selectors
 from confide.accounts import services as account_services
 from confide.accounts.models import PersonalAccessToken, User
 from confide.api.auth import SessionAuth, TokenAuth
+from confide.api.common import ERRORS, MAX_ID, Id
+from confide.api.common import me as caller
 from confide.api.rooms import router as rooms_router
 from confide.api.schemas import (
     AuditEventOut,
     ClientInviteIn,
-    ErrorOut,
     InvitationOut,
     MeOut,
     PersonOut,
@@ -37,7 +37,7 @@ from confide.audit.services import audit_record
 from confide.care import selectors as care_selectors
 from confide.care import services as care_services
 from confide.care.models import CareKind, CareRelationship, Invitation
-from confide.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from confide.errors import DomainError, PermissionDenied, http_status
 
 api = NinjaAPI(
     title="Confide API",
@@ -50,17 +50,10 @@ api = NinjaAPI(
 
 api.add_router("", rooms_router)
 
-_STATUS: list[tuple[type[DomainError], int]] = [
-    (NotFound, 404),
-    (PermissionDenied, 403),
-    (Conflict, 409),
-    (InvalidInput, 400),
-]
-
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+    status = http_status(exc)
     return api.create_response(
         request, {"detail": exc.message, "errors": exc.field_errors}, status=status
     )
@@ -69,19 +62,6 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(request, {"detail": "Authentication required."}, status=401)
-
-
-def _me(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]
-    assert isinstance(user, User)  # noqa: S101 - the API's auth only returns users
-    return user
-
-
-# Ids are 64-bit: a larger number is a 422, never an overflow inside the database driver.
-MAX_ID = 2**63 - 1
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
 class Empty(Schema):
@@ -119,12 +99,12 @@ def _invitation_out(invitation: Invitation) -> InvitationOut:
 
 @api.get("/me", response={200: MeOut, **ERRORS}, tags=["account"])
 def me(request: HttpRequest) -> User:
-    return _me(request)
+    return caller(request)
 
 
 @api.patch("/me", response={200: MeOut, **ERRORS}, tags=["account"])
 def me_update(request: HttpRequest, payload: ProfileIn) -> User:
-    return account_services.profile_update(user=_me(request), **payload.dict())
+    return account_services.profile_update(user=caller(request), **payload.dict())
 
 
 # --- care -------------------------------------------------------------------------------------
@@ -132,7 +112,7 @@ def me_update(request: HttpRequest, payload: ProfileIn) -> User:
 
 @api.get("/care/relationships", response={200: list[RelationshipOut], **ERRORS}, tags=["care"])
 def relationships(request: HttpRequest) -> list[RelationshipOut]:
-    user = _me(request)
+    user = caller(request)
     return [_relationship_out(r) for r in care_selectors.relationships_visible_to(user=user)]
 
 
@@ -142,7 +122,7 @@ def relationships(request: HttpRequest) -> list[RelationshipOut]:
     tags=["care"],
 )
 def relationship(request: HttpRequest, relationship_id: Id) -> RelationshipOut:
-    user = _me(request)
+    user = caller(request)
     found = care_selectors.relationship_get(user=user, relationship_id=relationship_id)
     audit_record(
         actor=user,
@@ -162,7 +142,7 @@ def relationship(request: HttpRequest, relationship_id: Id) -> RelationshipOut:
 def relationship_reassign(
     request: HttpRequest, relationship_id: Id, payload: ReassignIn
 ) -> RelationshipOut:
-    user = _me(request)
+    user = caller(request)
     care_services.relationship_reassign(
         actor=user, relationship_id=relationship_id, therapist_id=payload.therapist_id
     )
@@ -173,14 +153,14 @@ def relationship_reassign(
 
 @api.get("/care/invitations", response={200: list[InvitationOut], **ERRORS}, tags=["care"])
 def invitations(request: HttpRequest) -> list[InvitationOut]:
-    user = _me(request)
+    user = caller(request)
     return [_invitation_out(i) for i in care_selectors.invitations_visible_to(user=user)[:500]]
 
 
 @api.post("/care/invitations", response={201: list[InvitationOut], **ERRORS}, tags=["care"])
 def client_invite(request: HttpRequest, payload: ClientInviteIn) -> Status[list[InvitationOut]]:
     issued = care_services.client_invite(
-        actor=_me(request),
+        actor=caller(request),
         email=payload.email,
         kind=CareKind(payload.kind),
         partner_email=payload.partner_email or "",
@@ -192,7 +172,7 @@ def client_invite(request: HttpRequest, payload: ClientInviteIn) -> Status[list[
     "/care/invitations/{invitation_id}", response={200: InvitationOut, **ERRORS}, tags=["care"]
 )
 def invitation_revoke(request: HttpRequest, invitation_id: Id) -> InvitationOut:
-    invitation = care_services.invitation_revoke(actor=_me(request), invitation_id=invitation_id)
+    invitation = care_services.invitation_revoke(actor=caller(request), invitation_id=invitation_id)
     return _invitation_out(invitation)
 
 
@@ -201,7 +181,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: Id) -> InvitationOut:
 
 @api.get("/practice/therapists", response={200: list[TherapistOut], **ERRORS}, tags=["practice"])
 def therapists(request: HttpRequest) -> list[TherapistOut]:
-    user = _me(request)
+    user = caller(request)
     if not user.is_practice_admin:
         raise PermissionDenied("Only a practice admin can list the practice's therapists.")
     return [
@@ -214,7 +194,7 @@ def therapists(request: HttpRequest) -> list[TherapistOut]:
     "/practice/therapist-invitations", response={201: InvitationOut, **ERRORS}, tags=["practice"]
 )
 def therapist_invite(request: HttpRequest, payload: TherapistInviteIn) -> Status[InvitationOut]:
-    issued = care_services.therapist_invite(actor=_me(request), email=payload.email)
+    issued = care_services.therapist_invite(actor=caller(request), email=payload.email)
     return Status(201, _invitation_out(issued.invitation))
 
 
@@ -235,7 +215,7 @@ class AuditFilter(Schema):
 @api.get("/audit/events", response={200: list[AuditEventOut], **ERRORS}, tags=["practice"])
 @paginate(BoundedPagination)
 def audit_events(request: HttpRequest, filters: Query[AuditFilter]) -> list[AuditEvent]:
-    user = _me(request)
+    user = caller(request)
     if not user.is_practice_admin or user.practice is None:
         raise PermissionDenied("Only a practice admin can read the audit log.")
     audit_record(
@@ -255,13 +235,13 @@ def audit_events(request: HttpRequest, filters: Query[AuditFilter]) -> list[Audi
 
 @api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["account"])
 def tokens(request: HttpRequest) -> list[PersonalAccessToken]:
-    return list(account_selectors.tokens_for(user=_me(request))[:200])
+    return list(account_selectors.tokens_for(user=caller(request))[:200])
 
 
 @api.post("/tokens", response={201: TokenCreatedOut, **ERRORS}, tags=["account"])
 def token_create(request: HttpRequest, payload: TokenIn) -> Status[TokenCreatedOut]:
     token, raw = account_services.token_create(
-        user=_me(request), name=payload.name, ttl_days=payload.ttl_days
+        user=caller(request), name=payload.name, ttl_days=payload.ttl_days
     )
     return Status(
         201,
@@ -280,4 +260,4 @@ def token_create(request: HttpRequest, payload: TokenIn) -> Status[TokenCreatedO
 
 @api.delete("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, tags=["account"])
 def token_revoke(request: HttpRequest, token_id: Id) -> PersonalAccessToken:
-    return account_services.token_revoke(user=_me(request), token_id=token_id)
+    return account_services.token_revoke(user=caller(request), token_id=token_id)

@@ -3,35 +3,21 @@
 # No `from __future__ import annotations` here: django-ninja reads the annotations at runtime.
 import datetime
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, File, Form, Path, Query, Router, Schema, Status, UploadedFile
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from confide.accounts.models import User
+from confide.api.common import ERRORS, MAX_ID, Id
+from confide.api.common import me as caller
 from confide.errors import InvalidInput, PermissionDenied
 from confide.rooms import export, selectors, services
 from confide.rooms.payloads import message_payload
 from confide.rooms.windows import format_due
 
 router = Router(tags=["rooms"])
-MAX_ID = 2**63 - 1
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-
-
-def _me(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]
-    assert isinstance(user, User)  # noqa: S101 - the API's auth only returns users
-    return user
 
 
 class SenderOut(Schema):
@@ -166,19 +152,19 @@ def _room_out(room: Any, user: User, unread: int | None = None) -> RoomOut:
 
 @router.get("/rooms", response={200: list[RoomOut], **ERRORS})
 def rooms(request: HttpRequest) -> list[RoomOut]:
-    user = _me(request)
+    user = caller(request)
     return [_room_out(room, user) for room in selectors.rooms_for(user=user)]
 
 
 @router.get("/rooms/{room_id}", response={200: RoomOut, **ERRORS})
 def room(request: HttpRequest, room_id: Id) -> RoomOut:
-    user = _me(request)
+    user = caller(request)
     return _room_out(selectors.room_get(user=user, room_id=room_id), user)
 
 
 @router.get("/rooms/{room_id}/messages", response={200: list[MessageOut], **ERRORS})
 def messages(request: HttpRequest, room_id: Id, page: Query[PageQuery]) -> list[dict[str, Any]]:
-    user = _me(request)
+    user = caller(request)
     found = selectors.room_get(user=user, room_id=room_id)
     return [
         message_payload(m)
@@ -188,7 +174,7 @@ def messages(request: HttpRequest, room_id: Id, page: Query[PageQuery]) -> list[
 
 @router.post("/rooms/{room_id}/messages", response={200: SendOut, 201: SendOut, **ERRORS})
 def send(request: HttpRequest, room_id: Id, payload: SendIn) -> Status[SendOut]:
-    user = _me(request)
+    user = caller(request)
     found = selectors.room_for_send(user=user, room_id=room_id)
     result = services.message_send(
         actor=user, room=found, body=payload.body, client_id=payload.client_id
@@ -225,7 +211,7 @@ def send_attachment(
     body: Form[str] = "",
     voice: Form[bool] = False,
 ) -> Status[SendOut]:
-    user = _me(request)
+    user = caller(request)
     found = selectors.room_get(user=user, room_id=room_id)
     if file.size is not None and file.size > 26 * 1024 * 1024:
         raise InvalidInput(
@@ -240,7 +226,7 @@ def send_attachment(
 
 @router.patch("/rooms/{room_id}/messages/{seq}", response={200: MessageOut, **ERRORS})
 def edit(request: HttpRequest, room_id: Id, seq: Id, payload: EditIn) -> dict[str, Any]:
-    user = _me(request)
+    user = caller(request)
     found = selectors.room_get(user=user, room_id=room_id)
     return message_payload(
         services.message_edit(actor=user, room=found, seq=seq, body=payload.body)
@@ -249,14 +235,14 @@ def edit(request: HttpRequest, room_id: Id, seq: Id, payload: EditIn) -> dict[st
 
 @router.delete("/rooms/{room_id}/messages/{seq}", response={200: MessageOut, **ERRORS})
 def delete(request: HttpRequest, room_id: Id, seq: Id) -> dict[str, Any]:
-    user = _me(request)
+    user = caller(request)
     found = selectors.room_get(user=user, room_id=room_id)
     return message_payload(services.message_delete(actor=user, room=found, seq=seq))
 
 
 @router.post("/rooms/{room_id}/read", response={200: ReadOut, **ERRORS})
 def read(request: HttpRequest, room_id: Id, payload: ReadIn) -> ReadOut:
-    user = _me(request)
+    user = caller(request)
     found = selectors.room_get(user=user, room_id=room_id)
     member = services.room_mark_read(actor=user, room=found, seq=payload.seq)
     return ReadOut(last_read_seq=member.last_read_seq)
@@ -264,20 +250,20 @@ def read(request: HttpRequest, room_id: Id, payload: ReadIn) -> ReadOut:
 
 @router.post("/rooms/{room_id}/crisis/clear", response={200: ClearOut, **ERRORS})
 def clear(request: HttpRequest, room_id: Id, payload: ClearIn) -> ClearOut:
-    user = _me(request)
+    user = caller(request)
     found = selectors.room_get(user=user, room_id=room_id)
     return ClearOut(cleared=services.crisis_clear(actor=user, room=found, reason=payload.reason))
 
 
 @router.get("/rooms/{room_id}/export", response={200: dict[str, Any], **ERRORS})
 def export_log(request: HttpRequest, room_id: Id) -> dict[str, Any]:
-    user = _me(request)
+    user = caller(request)
     return export.export_json(room=selectors.room_get(user=user, room_id=room_id), reader=user)
 
 
 @router.get("/rooms/{room_id}/export.pdf", response={200: None, **ERRORS})
 def export_log_pdf(request: HttpRequest, room_id: Id) -> HttpResponse:
-    user = _me(request)
+    user = caller(request)
     found = selectors.room_get(user=user, room_id=room_id)
     response = HttpResponse(
         export.export_pdf(room=found, reader=user), content_type="application/pdf"
@@ -288,7 +274,7 @@ def export_log_pdf(request: HttpRequest, room_id: Id) -> HttpResponse:
 
 @router.get("/inbox", response={200: list[InboxOut], **ERRORS})
 def inbox(request: HttpRequest) -> list[InboxOut]:
-    user = _me(request)
+    user = caller(request)
     if not user.is_therapist:
         raise PermissionDenied("The inbox is for therapists.")
     rows = selectors.inbox(therapist=user, now=timezone.now())
@@ -306,7 +292,7 @@ def inbox(request: HttpRequest) -> list[InboxOut]:
 
 @router.get("/inbox/figures", response={200: FiguresOut, **ERRORS})
 def figures(request: HttpRequest) -> selectors.ResponseFigures:
-    user = _me(request)
+    user = caller(request)
     if not user.is_therapist:
         raise PermissionDenied("Response-time figures are for therapists.")
     return selectors.response_figures(therapist=user, now=timezone.now())
@@ -314,5 +300,5 @@ def figures(request: HttpRequest) -> selectors.ResponseFigures:
 
 @router.get("/search", response={200: list[MessageOut], **ERRORS})
 def search(request: HttpRequest, query: Query[SearchQuery]) -> list[dict[str, Any]]:
-    user = _me(request)
+    user = caller(request)
     return [message_payload(m) for m in selectors.search_messages(user=user, query=query.q)]

@@ -5,14 +5,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from confide.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-
-_STATUS: list[tuple[type[DomainError], int]] = [
-    (NotFound, 404),
-    (PermissionDenied, 403),
-    (Conflict, 409),
-    (InvalidInput, 400),
-]
+from confide.errors import DomainError, http_status
 
 
 class DomainErrorMiddleware:
@@ -25,10 +18,8 @@ class DomainErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        for kind, status in _STATUS:
-            if isinstance(exception, kind):
-                message = exception.message if status != 404 else "This page does not exist."
-                return render(
-                    request, "error.html", {"status": status, "message": message}, status=status
-                )
-        return None
+        if not isinstance(exception, DomainError):
+            return None
+        status = http_status(exception)
+        message = exception.message if status != 404 else "This page does not exist."
+        return render(request, "error.html", {"status": status, "message": message}, status=status)
