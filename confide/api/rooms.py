@@ -12,6 +12,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from confide.accounts.models import User
 from confide.api.common import ERRORS, MAX_ID, Id
 from confide.api.common import me as caller
+from confide.audit.services import audit_record
 from confide.errors import InvalidInput, PermissionDenied
 from confide.rooms import export, selectors, services
 from confide.rooms.payloads import message_payload
@@ -166,6 +167,13 @@ def room(request: HttpRequest, room_id: Id) -> RoomOut:
 def messages(request: HttpRequest, room_id: Id, page: Query[PageQuery]) -> list[dict[str, Any]]:
     user = caller(request)
     found = selectors.room_get(user=user, room_id=room_id)
+    audit_record(
+        actor=user,
+        action="room.read_api",
+        object_type="room",
+        object_id=found.pk,
+        practice=found.practice,
+    )
     return [
         message_payload(m)
         for m in selectors.messages_page(room=found, after=page.after, limit=page.limit)

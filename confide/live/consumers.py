@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from confide.accounts.models import User
 from confide.accounts.selectors import consent_is_current, user_has_mfa
+from confide.audit.services import audit_record
 from confide.errors import DomainError
 from confide.rooms import selectors, services
 from confide.rooms.events import room_group, user_group
@@ -161,6 +162,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             room = Room.objects.get(pk=self.room.pk)
             if room.last_seq - after > RESUME_LIMIT:
                 return None
+            client = self.scope.get("client") or [None]
+            audit_record(
+                actor=self.user,
+                action="room.resume",
+                object_type="room",
+                object_id=room.pk,
+                practice=room.practice,
+                ip=client[0],
+            )
             return [
                 message_payload(m)
                 for m in selectors.messages_page(room=room, after=after, limit=RESUME_LIMIT)

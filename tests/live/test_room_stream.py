@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from confide.asgi import application
+from confide.audit.models import AuditEvent
 from confide.care.services import relationship_reassign
 from confide.rooms.models import Room, RoomKind
 from tests.personas import Personas, build_personas, sign_in
@@ -118,6 +119,10 @@ async def test_resume_sends_everything_after_the_last_seen_sequence(world: Any) 
             break
         seqs.append(event["message"]["seq"])
     assert seqs == [3, 4, 5] and event["count"] == 3
+    audited = await sync_to_async(
+        AuditEvent.objects.filter(action="room.resume", actor=people.therapist).count
+    )()
+    assert audited == 1
     await ws.disconnect()
 
 

@@ -174,6 +174,7 @@ def test_the_api_sends_lists_and_resumes_messages(people: Personas, rooms: dict[
     )
     assert again.status_code == 200 and again.json()["created"] is False
     after = api.get(f"/api/v1/rooms/{room.pk}/messages?after=0").json()
+    assert AuditEvent.objects.filter(action="room.read_api", actor=people.partner_a).exists()
     assert [m["body"] for m in after if m["kind"] == "text"] == ["through the API"]
     too_long = api.post(
         f"/api/v1/rooms/{room.pk}/messages",
