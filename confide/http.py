@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -16,3 +16,11 @@ def client_ip(request: HttpRequest) -> str | None:
             return str(forwarded[-proxies])
     address = str(request.META.get("REMOTE_ADDR") or "")
     return address or None
+
+
+def download(content: bytes | str, *, content_type: str, filename: str) -> HttpResponse:
+    """A private file download (an export of the log): never cached, never shown inline."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -14,6 +14,7 @@ from confide.api.common import ERRORS, MAX_ID, Id
 from confide.api.common import me as caller
 from confide.audit.services import audit_record
 from confide.errors import InvalidInput, PermissionDenied
+from confide.http import download
 from confide.rooms import export, selectors, services
 from confide.rooms.payloads import message_payload
 from confide.rooms.windows import format_due
@@ -273,11 +274,11 @@ def export_log(request: HttpRequest, room_id: Id) -> dict[str, Any]:
 def export_log_pdf(request: HttpRequest, room_id: Id) -> HttpResponse:
     user = caller(request)
     found = selectors.room_get(user=user, room_id=room_id)
-    response = HttpResponse(
-        export.export_pdf(room=found, reader=user), content_type="application/pdf"
+    return download(
+        export.export_pdf(room=found, reader=user),
+        content_type="application/pdf",
+        filename=f"confide-room-{found.pk}.pdf",
     )
-    response["Content-Disposition"] = f'attachment; filename="confide-room-{found.pk}.pdf"'
-    return response
 
 
 @router.get("/inbox", response={200: list[InboxOut], **ERRORS})

@@ -406,22 +406,26 @@ def _keep_version(message: Message, now: datetime.datetime) -> None:
     )
 
 
-def message_edit(
-    *, actor: User, room: Room, seq: int, body: str, now: datetime.datetime | None = None
+def _amend(
+    *, actor: User, room: Room, seq: int, body: str | None, now: datetime.datetime | None
 ) -> Message:
-    """Change one's own message; the earlier text is kept as a version the room can see."""
+    """Replace the text of one's own message (None: delete it), keeping the earlier text as a
+    version: the log never changes silently, and a clinical record keeps what was amended."""
     moment = now or timezone.now()
     with transaction.atomic():
         message = _own_message(actor=actor, room=room, seq=seq)
-        text = _clean_body(body, required=message.kind == MessageKind.TEXT)
+        text = "" if body is None else _clean_body(body, required=message.kind == MessageKind.TEXT)
         _keep_version(message, moment)
         message.body = crypto.encrypt_text(text, context=body_context(room.pk, seq))
-        message.edited_at = moment
-        message.save(update_fields=["body", "edited_at"])
+        if body is None:
+            message.deleted_at = moment
+        else:
+            message.edited_at = moment
+        message.save(update_fields=["body", "deleted_at" if body is None else "edited_at"])
         _index(message, text)
         audit_record(
             actor=actor,
-            action="message.edit",
+            action="message.delete" if body is None else "message.edit",
             object_type="message",
             object_id=message.pk,
             practice=room.practice,
@@ -430,32 +434,20 @@ def message_edit(
             room_group(room.pk), {"type": "room.message", "message": message_payload(message)}
         )
     return message
+
+
+def message_edit(
+    *, actor: User, room: Room, seq: int, body: str, now: datetime.datetime | None = None
+) -> Message:
+    """Change one's own message; the room sees "edited" and can read the earlier text."""
+    return _amend(actor=actor, room=room, seq=seq, body=body, now=now)
 
 
 def message_delete(
     *, actor: User, room: Room, seq: int, now: datetime.datetime | None = None
 ) -> Message:
-    """Delete one's own message: the log shows a tombstone; the text is kept as a version, as
-    any clinical record keeps what was amended."""
-    moment = now or timezone.now()
-    with transaction.atomic():
-        message = _own_message(actor=actor, room=room, seq=seq)
-        _keep_version(message, moment)
-        message.body = crypto.encrypt_text("", context=body_context(room.pk, seq))
-        message.deleted_at = moment
-        message.save(update_fields=["body", "deleted_at"])
-        SearchToken.objects.filter(message=message).delete()
-        audit_record(
-            actor=actor,
-            action="message.delete",
-            object_type="message",
-            object_id=message.pk,
-            practice=room.practice,
-        )
-        publish_on_commit(
-            room_group(room.pk), {"type": "room.message", "message": message_payload(message)}
-        )
-    return message
+    """Delete one's own message: the log shows a tombstone and its history."""
+    return _amend(actor=actor, room=room, seq=seq, body=None, now=now)
 
 
 def room_mark_read(

@@ -18,6 +18,7 @@ from confide import crypto
 from confide.accounts.models import User
 from confide.audit.services import audit_record
 from confide.errors import DomainError, InvalidInput
+from confide.http import download
 from confide.rooms import export, selectors, services
 from confide.rooms.models import RoomKind
 from confide.rooms.payloads import message_payload, message_text
@@ -292,13 +293,11 @@ def room_export_json(request: HttpRequest, room_id: int) -> HttpResponse:
     user = _user(request)
     room = selectors.room_get(user=user, room_id=room_id)
     data = export.export_json(room=room, reader=user)
-    response = HttpResponse(
+    return download(
         json.dumps(data, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
+        filename=f"confide-room-{room.pk}.json",
     )
-    response["Content-Disposition"] = f'attachment; filename="confide-room-{room.pk}.json"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @require_GET
@@ -306,12 +305,11 @@ def room_export_json(request: HttpRequest, room_id: int) -> HttpResponse:
 def room_export_pdf(request: HttpRequest, room_id: int) -> HttpResponse:
     user = _user(request)
     room = selectors.room_get(user=user, room_id=room_id)
-    response = HttpResponse(
-        export.export_pdf(room=room, reader=user), content_type="application/pdf"
+    return download(
+        export.export_pdf(room=room, reader=user),
+        content_type="application/pdf",
+        filename=f"confide-room-{room.pk}.pdf",
     )
-    response["Content-Disposition"] = f'attachment; filename="confide-room-{room.pk}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @require_GET

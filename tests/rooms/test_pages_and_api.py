@@ -197,6 +197,12 @@ def test_the_api_sends_lists_and_resumes_messages(people: Personas, rooms: dict[
     inbox = bearer(people.therapist).get("/api/v1/inbox").json()
     assert inbox[0]["room"]["id"] == room.pk and inbox[0]["room"]["unread"] == 1
     assert bearer(people.client).get("/api/v1/inbox").status_code == 403
+    pdf = api.get(f"/api/v1/rooms/{room.pk}/export.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf["Cache-Control"] == "private, no-store"
+    exported = api.get(f"/api/v1/rooms/{room.pk}/export").json()
+    assert exported["format"] == "confide.room-log"
+    assert bearer(people.partner_b).get(f"/api/v1/rooms/{room.pk}/export.pdf").status_code == 404
     found = api.get("/api/v1/search?q=api").json()
     assert [m["body"] for m in found] == ["through the API"]
 
