@@ -64,10 +64,6 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
     return api.create_response(request, {"detail": "Authentication required."}, status=401)
 
 
-class Empty(Schema):
-    pass
-
-
 def _relationship_out(relationship: CareRelationship) -> RelationshipOut:
     return RelationshipOut(
         id=relationship.pk,

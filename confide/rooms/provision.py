@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from confide.accounts.models import User
@@ -107,7 +106,3 @@ def _sync_members(
                 detail={"user": user_id},
             )
             publish_on_commit(user_group(user_id), {"type": "member.revoked", "room": room.pk})
-
-
-def active_members(room: Room) -> QuerySet[RoomMember]:
-    return room.members.filter(left_at__isnull=True).select_related("user")

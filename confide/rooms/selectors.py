@@ -8,7 +8,7 @@ import statistics
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch
 
 from confide.accounts.models import User
 from confide.audit.services import audit_record
@@ -269,21 +269,3 @@ def search_messages(*, user: User, query: str, limit: int = 50) -> list[Message]
         detail={"results": len(found)},
     )
     return found
-
-
-def crisis_open_rooms(*, user: User) -> QuerySet[Room]:
-    return Room.objects.filter(members__user=user, members__left_at__isnull=True, crisis_open=True)
-
-
-def unread_total(*, user: User) -> int:
-    total = 0
-    for last_seq, last_read in RoomMember.objects.filter(
-        user=user, left_at__isnull=True
-    ).values_list("room__last_seq", "last_read_seq"):
-        total += max(0, last_seq - last_read)
-    return total
-
-
-def members_with_receipts(room: Room) -> dict[int, int]:
-    """user id -> last read seq, for the members who allow others to see it."""
-    return {m.user_id: m.last_read_seq for m in active_members_of(room) if m.user.read_receipts}

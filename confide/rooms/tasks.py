@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -22,9 +21,6 @@ from django_tasks import task
 from confide.accounts.models import Role, User
 from confide.audit.services import audit_record
 from confide.rooms.models import CrisisFlag, Presence, Room, RoomMember
-
-if TYPE_CHECKING:
-    pass
 
 PRESENCE_STALE = datetime.timedelta(minutes=2)
 
