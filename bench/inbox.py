@@ -105,7 +105,8 @@ def build(rooms_n: int, per_room: int, mine: int) -> int:
         )
         cursor.executemany(
             "INSERT INTO rooms_roommember (room_id, user_id, role, joined_at, last_read_seq, "
-            "notified_seq) VALUES (%s,%s,%s,%s,%s,%s)",
+            "notified_seq, delivered_seq, delivery, emailed_seq) "
+            "VALUES (%s,%s,%s,%s,%s,%s,0,'notify',0)",
             member_rows,
         )
     body = os.urandom(48)

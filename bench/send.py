@@ -4,6 +4,8 @@ Open-loop load: requests leave at a fixed rate whatever the answers do, so a slo
 up as latency, not as a politely slower client. First a fixed 200 messages/s, then rising rates
 until p99 passes 100 ms (the sustained maximum). The baseline is GET /healthz (one SELECT 1)
 at 200/s on the same server, in the same run: the cost of the stack without the send.
+`cpu_per_message_ms` is the server process's CPU time (all threads) per message at 200/s: on a
+machine shared with other work it moves far less than the latencies do.
 
     python bench/send.py [--quick]
 """
@@ -145,6 +147,15 @@ async def run_rate(port: int, rate: float, seconds: float, make: object) -> dict
     }
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a process, all its threads (Linux; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -187,7 +198,15 @@ def main() -> None:
         step = 2.0 if args.quick else 5.0
         asyncio.run(run_rate(port, 50, 1.0, send))  # warm up
         baseline = asyncio.run(run_rate(port, 200, hold, health))
+        cpu_before = cpu_seconds(server.pid)
         fixed = asyncio.run(run_rate(port, 200, hold, send))
+        cpu_after = cpu_seconds(server.pid)
+        # The server's CPU per message at 200/s: steadier than latency on a shared machine.
+        cpu_per_message = (
+            None
+            if cpu_before is None or cpu_after is None
+            else round((cpu_after - cpu_before) / (200 * hold) * 1000, 2)
+        )
         best = 0.0
         ramp: dict[str, float] = {}
         for rate in (25, 50, 75, 100, 125, 150, 200, 250, 300, 350, 400, 500, 600, 800):
@@ -208,6 +227,7 @@ def main() -> None:
                     "p99_ms": round(fixed["p99"], 2),
                     "messages_per_s": round(fixed["achieved"], 1),
                     "failures": fixed["failures"],
+                    "cpu_per_message_ms": cpu_per_message,
                     "max_messages_per_s": best,
                     "ramp_p99_ms": ramp,
                     "baseline_p99_ms": round(baseline["p99"], 2),

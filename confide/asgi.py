@@ -15,18 +15,16 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from confide.api.handler import route_token_api  # noqa: E402
+from confide.live.auth import RoomSocketAuth  # noqa: E402
 from confide.routing import websocket_urlpatterns  # noqa: E402
 from confide.threads import SyncThreadPool  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": SyncThreadPool(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "http": SyncThreadPool(route_token_api(django_asgi_app)),
+        "websocket": RoomSocketAuth(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+
 from django.db.models import Exists, OuterRef, QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -36,3 +39,20 @@ def user_has_mfa(*, user: User) -> bool:
 
 def tokens_for(*, user: User) -> QuerySet[PersonalAccessToken]:
     return PersonalAccessToken.objects.filter(user=user)
+
+
+def token_digest(raw: str) -> str:
+    """What is stored of a personal access token: its SHA-256, never the token."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def valid_token_digests(digests: list[str], *, now: datetime.datetime) -> set[str]:
+    """Which of these token digests still belong to a live token of an active account."""
+    return set(
+        PersonalAccessToken.objects.filter(
+            token_hash__in=digests,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+            user__is_active=True,
+        ).values_list("token_hash", flat=True)
+    )

@@ -38,6 +38,8 @@ from confide.care import selectors as care_selectors
 from confide.care import services as care_services
 from confide.care.models import CareKind, CareRelationship, Invitation
 from confide.errors import DomainError, PermissionDenied, http_status
+from confide.mail.api import router as mail_router
+from confide.scheduling.api import router as scheduling_router
 
 api = NinjaAPI(
     title="Confide API",
@@ -49,6 +51,8 @@ api = NinjaAPI(
 )
 
 api.add_router("", rooms_router)
+api.add_router("", scheduling_router)
+api.add_router("", mail_router)
 
 
 @api.exception_handler(DomainError)

@@ -9,14 +9,18 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from confide.accounts.models import User
 from confide.accounts.selectors import consent_is_current, user_has_mfa
-from confide.accounts.services import token_authenticate
+from confide.accounts.services import token_caller
 from confide.audit.services import current_ip
 from confide.http import client_ip
 
 
-def _allowed(user: User) -> bool:
+def _allowed(user: User, consent_current: bool | None = None) -> bool:
     """Clients must have accepted the current consent before using the API."""
-    return user.is_active and (not user.is_client or consent_is_current(user=user))
+    if not user.is_active:
+        return False
+    if not user.is_client:
+        return True
+    return consent_is_current(user=user) if consent_current is None else consent_current
 
 
 class TokenAuth(HttpBearer):
@@ -29,9 +33,11 @@ class TokenAuth(HttpBearer):
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = token_authenticate(raw=token)
-        if user is None or not _allowed(user):
+        # One statement for the token, its user and their consent state (checked every time).
+        caller = token_caller(raw=token)
+        if caller is None or not _allowed(caller.user, caller.consent_current):
             return None
+        user = caller.user
         request.user = user
         current_ip.set(client_ip(request))
         return user

@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from confide.accounts.places import validate_country, validate_time_zone
 
+# The planned lengths a live session (chat or call) may have, in minutes.
+LIVE_SESSION_MINUTES = (30, 45, 50)
+
 
 class Practice(models.Model):
     """A therapy practice: its therapists, its clients and its promises (the reply window)."""
@@ -25,6 +28,10 @@ class Practice(models.Model):
     # After a reply is overdue by this long, the practice admin is told.
     escalation_grace_hours = models.PositiveSmallIntegerField(
         default=24, validators=[MinValueValidator(1), MaxValueValidator(240)]
+    )
+    # The planned length of a live session (chat or call), unless the therapist picks another.
+    live_session_minutes = models.PositiveSmallIntegerField(
+        default=50, choices=[(m, f"{m} minutes") for m in LIVE_SESSION_MINUTES]
     )
     is_demo = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)

@@ -20,6 +20,7 @@ from confide.accounts.services import user_create
 from confide.audit.services import audit_record
 from confide.care import tasks
 from confide.care.models import (
+    LIVE_SESSION_MINUTES,
     CareKind,
     CareParticipant,
     CareRelationship,
@@ -287,7 +288,12 @@ def relationship_reassign(
 
 
 def practice_update(
-    *, actor: User, name: str, reply_window_business_days: int, escalation_grace_hours: int = 24
+    *,
+    actor: User,
+    name: str,
+    reply_window_business_days: int,
+    escalation_grace_hours: int = 24,
+    live_session_minutes: int | None = None,
 ) -> Practice:
     if not actor.is_practice_admin or actor.practice is None:
         raise PermissionDenied("Only a practice admin can change the practice.")
@@ -298,15 +304,24 @@ def practice_update(
         errors["reply_window_business_days"] = ["Choose between 1 and 10 business days."]
     if not 1 <= escalation_grace_hours <= 240:
         errors["escalation_grace_hours"] = ["Choose between 1 and 240 hours."]
+    if live_session_minutes is not None and live_session_minutes not in LIVE_SESSION_MINUTES:
+        errors["live_session_minutes"] = ["Choose 30, 45 or 50 minutes."]
     if errors:
         raise InvalidInput("The practice settings are not valid.", field_errors=errors)
     practice = actor.practice
     practice.name = name.strip()
     practice.reply_window_business_days = reply_window_business_days
     practice.escalation_grace_hours = escalation_grace_hours
+    if live_session_minutes is not None:
+        practice.live_session_minutes = live_session_minutes
     with transaction.atomic():
         practice.save(
-            update_fields=["name", "reply_window_business_days", "escalation_grace_hours"]
+            update_fields=[
+                "name",
+                "reply_window_business_days",
+                "escalation_grace_hours",
+                "live_session_minutes",
+            ]
         )
         audit_record(
             actor=actor, action="practice.update", object_type="practice", object_id=practice.pk

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 
 def room_group(room_id: int) -> str:
@@ -26,7 +29,11 @@ def publish_on_commit(group: str, event: dict[str, Any]) -> None:
 
     def send() -> None:
         layer = get_channel_layer()
-        if layer is not None:
+        if layer is None:
+            return
+        try:
             async_to_sync(layer.group_send)(group, event)
+        except Exception as error:  # Redis down or restarting: sockets catch up on resume
+            logger.warning("publish to %s failed: %s", group.split(".")[0], type(error).__name__)
 
     transaction.on_commit(send)

@@ -1,4 +1,9 @@
-"""The written log for its readers: a complete JSON export and a readable, paginated PDF."""
+"""The written log for its readers: a complete JSON export and a readable, paginated PDF.
+
+Besides the messages, the export carries the work between sessions that belongs to the room
+(confide.support.export): the relationship's care agreement, the room's exercises and their
+responses and comments, and its completed questionnaires. The therapist's private notes are
+never part of it."""
 
 from __future__ import annotations
 
@@ -12,9 +17,11 @@ from django.utils import timezone
 from confide import crypto
 from confide.accounts.models import User
 from confide.audit.services import audit_record
+from confide.live.selectors import sessions_of_room
 from confide.rooms.models import Message, Room
 from confide.rooms.payloads import message_payload
 from confide.rooms.selectors import active_members_of, audience
+from confide.support.export import support_data, support_for_pdf
 
 
 def _versions(message: Message) -> list[dict[str, Any]]:
@@ -33,7 +40,9 @@ def _versions(message: Message) -> list[dict[str, Any]]:
 
 
 def log_data(*, room: Room, reader: User) -> dict[str, Any]:
-    """Everything in the room's log, for `reader` (a member): messages, versions, members."""
+    """Everything in the room's log, for `reader` (a member): messages, versions, members,
+    and the agreement, exercises and questionnaires. (New keys do not change "version": only a
+    change of an existing key's meaning does.)"""
     messages = (
         Message.objects.filter(room=room)
         .select_related("sender", "attachment")
@@ -67,6 +76,9 @@ def log_data(*, room: Room, reader: User) -> dict[str, Any]:
             ],
         },
         "messages": items,
+        # Live sessions: their transcript is the messages from first_seq to last_seq.
+        "live_sessions": sessions_of_room(room),
+        **support_data(room=room, reader=reader),
     }
 
 
@@ -94,6 +106,7 @@ def export_pdf(*, room: Room, reader: User) -> bytes:
             version["local_time"] = datetime.datetime.fromisoformat(
                 version["written_at"]
             ).astimezone(zone)
+    support_for_pdf(data, zone)
     html = render_to_string(
         "rooms/export.html",
         {

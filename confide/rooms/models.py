@@ -70,6 +70,12 @@ class MemberRole(models.TextChoices):
     COVERING = "covering", "Covering therapist"
 
 
+class Delivery(models.TextChoices):
+    NOTIFY = "notify", "Notify me"
+    EMAIL = "email", "Email therapy"
+    NONE = "none", "No email"
+
+
 class RoomMember(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
@@ -82,6 +88,12 @@ class RoomMember(models.Model):
     last_read_at = models.DateTimeField(null=True, blank=True)
     # Up to which sequence number this member has been told about by email.
     notified_seq = models.BigIntegerField(default=0)
+    # Up to which sequence number this member's device has received (delivery ticks).
+    delivered_seq = models.BigIntegerField(default=0)
+    # How this member hears of new messages by email (confide.mail keeps the history of choices).
+    delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.NOTIFY)
+    # Up to which sequence number messages have been emailed in full (email therapy).
+    emailed_seq = models.BigIntegerField(default=0)
 
     class Meta:
         constraints: ClassVar = [
@@ -140,6 +152,8 @@ class Message(models.Model):
                 condition=Q(client_id__isnull=False),
             ),
         ]
+        # Agreement adherence (check-in days this week) and last contact, by room and time.
+        indexes: ClassVar = [models.Index(fields=["room", "created_at"])]
 
     def __str__(self) -> str:
         return f"Message {self.room_id}#{self.seq}"
@@ -228,18 +242,40 @@ class ReplyRecord(models.Model):
     seconds = models.FloatField()
 
     class Meta:
-        indexes: ClassVar = [models.Index(fields=["therapist", "replied_at"])]
+        indexes: ClassVar = [
+            models.Index(fields=["therapist", "replied_at"]),
+            # The caseload's reply figures per relationship (its rooms) over 90 days.
+            models.Index(fields=["room", "replied_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"Reply in room {self.room_id} at {self.replied_at:%Y-%m-%d}"
 
 
+class PresenceState(models.TextChoices):
+    HERE = "here", "Here"
+    AWAY = "away", "Away"
+
+
 class Presence(models.Model):
-    """An open WebSocket of a person; a person with none (or only stale ones) is offline."""
+    """An open WebSocket of a person; a person with none (or only stale ones) is offline.
+
+    Each server process refreshes `seen_at` of its own sockets every minute, so rows left by a
+    process that died go stale and stop counting.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.CASCADE, related_name="presences"
+    )
     channel_name = models.CharField(max_length=200, unique=True)
+    state = models.CharField(
+        max_length=8, choices=PresenceState.choices, default=PresenceState.HERE
+    )
     seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["user", "seen_at"], name="presence_by_user")]
 
     def __str__(self) -> str:
         return f"Presence of {self.user_id}"

@@ -12,7 +12,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -20,25 +20,41 @@ from django_tasks import task
 
 from confide.accounts.models import Role, User
 from confide.audit.services import audit_record
-from confide.rooms.models import CrisisFlag, Presence, Room, RoomMember
+from confide.mail.outbound import deliver, room_email
+from confide.mail.tasks import email_member
+from confide.rooms.models import CrisisFlag, Delivery, Presence, Room, RoomMember
 
 PRESENCE_STALE = datetime.timedelta(minutes=2)
 
 
+# `notified_seq` > `last_read_seq` marks "a notification is queued" until it runs: one statement
+# finds the other members with nothing queued, marks them, and says who they are. The same
+# statement names the members who chose email therapy (their row is left as it was), so a send
+# costs no extra round trip for email.
+_CLAIM_NOTIFICATIONS = (
+    'UPDATE "rooms_roommember" SET "notified_seq" = CASE WHEN "delivery" = \'notify\' '
+    'THEN %s ELSE "notified_seq" END WHERE "room_id" = %s AND "left_at" IS NULL '
+    'AND "user_id" <> %s AND (("delivery" = \'notify\' AND "notified_seq" <= "last_read_seq") '
+    'OR "delivery" = \'email\') RETURNING "id", "user_id", "delivery"'
+)
+
+
 def notify_members_later(*, room: Room, sender: User, now: datetime.datetime) -> None:
-    """Queue one delayed notification per member who has nothing pending yet."""
-    run_after = now + datetime.timedelta(minutes=settings.NOTIFY_DELAY_MINUTES)
-    waiting = (
-        RoomMember.objects.filter(
-            room=room, left_at__isnull=True, notified_seq__lte=F("last_read_seq")
-        )
-        .exclude(user=sender)
-        .values_list("user_id", flat=True)
-    )
-    for user_id in waiting:
-        # `notified_seq` > `last_read_seq` marks "a notification is queued" until it runs.
-        RoomMember.objects.filter(room=room, user_id=user_id).update(notified_seq=room.last_seq)
-        notify_user.using(run_after=run_after).enqueue(user_id=user_id)
+    """Queue one delayed notification per member who has nothing pending yet, and the emails
+    of those who chose email therapy.
+
+    Called inside the sender's transaction, after `room.last_seq` moved to the new message.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_NOTIFICATIONS, [room.last_seq, room.pk, sender.pk])
+        rows = sorted(cursor.fetchall())
+    notify_after = now + datetime.timedelta(minutes=settings.NOTIFY_DELAY_MINUTES)
+    email_after = now + datetime.timedelta(seconds=settings.MAIL_DELAY_SECONDS)
+    for member_id, user_id, delivery in rows:
+        if delivery == Delivery.EMAIL:
+            email_member.using(run_after=email_after).enqueue(member_id=member_id)
+        else:
+            notify_user.using(run_after=notify_after).enqueue(user_id=user_id)
 
 
 def schedule_reply_check(*, room: Room) -> None:
@@ -52,7 +68,7 @@ def _online(user_id: int, now: datetime.datetime) -> bool:
     return Presence.objects.filter(user_id=user_id, seen_at__gte=now - PRESENCE_STALE).exists()
 
 
-def _in_quiet_hours(user: User, now: datetime.datetime) -> datetime.datetime | None:
+def quiet_hours_until(user: User, now: datetime.datetime) -> datetime.datetime | None:
     """When quiet hours end, if `now` falls inside the user's quiet hours; else None."""
     start, end = user.quiet_hours_start, user.quiet_hours_end
     if start is None or end is None or start == end:
@@ -68,14 +84,20 @@ def _in_quiet_hours(user: User, now: datetime.datetime) -> datetime.datetime | N
 
 @task()
 def notify_user(*, user_id: int) -> str:
-    """One email for everything new in all of a person's rooms, if they have not read it."""
+    """For each room with something unread: one email that says so, with no content.
+
+    One email per room, so that a reply to it can go into that room.
+    """
     now = timezone.now()
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return "gone"
     unread = list(
         RoomMember.objects.filter(
-            user=user, left_at__isnull=True, room__last_seq__gt=F("last_read_seq")
+            user=user,
+            left_at__isnull=True,
+            delivery=Delivery.NOTIFY,
+            room__last_seq__gt=F("last_read_seq"),
         ).select_related("room")
     )
     if not unread:
@@ -88,23 +110,23 @@ def notify_user(*, user_id: int) -> str:
             run_after=now + datetime.timedelta(minutes=max(settings.NOTIFY_DELAY_MINUTES, 1))
         ).enqueue(user_id=user.pk)
         return "online"
-    quiet_until = _in_quiet_hours(user, now)
+    quiet_until = quiet_hours_until(user, now)
     if quiet_until is not None:
         notify_user.using(run_after=quiet_until).enqueue(user_id=user.pk)
         return "quiet"
-    rooms = len(unread)
-    link = settings.SITE_URL + reverse("home")
-    send_mail(
-        subject="New messages on Confide",
-        message=(
-            f"Hello {user.display_name},\n\nThere {'is something' if rooms == 1 else 'are'} new "
-            f"for you in {rooms} room{'s' if rooms != 1 else ''} on Confide. For your privacy "
-            f"this email does not include what was written.\n\nRead it here: {link}\n\n"
-            "You can change these emails and quiet hours in your account.\n"
-        ),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+    emails = [
+        room_email(
+            user=user,
+            room=member.room,
+            subject="Something new in your Confide room",
+            template="notify",
+            context={},
+            now=now,
+            delivery=Delivery.NOTIFY,
+        )
+        for member in unread
+    ]
+    deliver(emails)
     return "sent"
 
 

@@ -19,8 +19,9 @@ from confide.accounts.models import User
 from confide.audit.services import audit_record
 from confide.errors import DomainError, InvalidInput
 from confide.http import download
+from confide.live.selectors import panel_context
 from confide.rooms import export, selectors, services
-from confide.rooms.models import RoomKind
+from confide.rooms.models import Delivery, RoomKind
 from confide.rooms.payloads import message_payload, message_text
 from confide.rooms.schedules import schedule_for_room
 from confide.rooms.windows import format_due
@@ -100,7 +101,10 @@ def room_page(request: HttpRequest, room_id: int) -> HttpResponse:
                 and m.last_read_seq >= room.last_seq
             ],
             "working": schedule_for_room(room),
+            "delivery": me.delivery,
+            "delivery_choices": Delivery.choices,
             "limits": services.settings_snapshot(),
+            **panel_context(room=room, viewer=user),
         },
     )
 

@@ -243,8 +243,8 @@ class _Calendar:
             self._country, self._subdivision, day.year
         ):
             return []
-        begin = _wall_to_utc(day, schedule.start, self._zone)
-        finish = _wall_to_utc(day, schedule.end, self._zone)
+        begin = wall_to_utc(day, schedule.start, self._zone)
+        finish = wall_to_utc(day, schedule.end, self._zone)
         if finish <= begin:  # possible only when a DST gap swallows the whole working day
             return []
         if not self._away_starts:
@@ -301,13 +301,13 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def _wall_to_utc(day: datetime.date, wall: datetime.time, zone: ZoneInfo) -> datetime.datetime:
-    """The UTC instant of wall time ``wall`` on ``day`` in ``zone``.
+def wall_to_utc(day: datetime.date, wall: datetime.time, zone: ZoneInfo) -> datetime.datetime:
+    """The UTC instant of wall time ``wall`` on ``day`` in ``zone`` (reply windows and slots).
 
     Ambiguous wall times take their first occurrence (fold=0). A wall time inside a DST gap maps
     to the instant the clocks jumped, which keeps the mapping monotonic.
     """
-    local = datetime.datetime.combine(day, wall, tzinfo=zone)
+    local = datetime.datetime.combine(day, wall.replace(fold=0), tzinfo=zone)
     instant = local.astimezone(UTC)
     if instant.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
         return instant

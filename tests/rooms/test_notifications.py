@@ -25,7 +25,7 @@ def mails_to(user: Any) -> list[Any]:
 
 
 @pytest.mark.django_db
-def test_an_offline_member_gets_one_contentless_email_after_the_delay(
+def test_an_offline_member_gets_one_contentless_email_per_room_after_the_delay(
     people: Personas, rooms: dict[str, Room], settings: Any
 ) -> None:
     with time_machine.travel(TUESDAY_10, tick=False) as traveller:
@@ -37,7 +37,9 @@ def test_an_offline_member_gets_one_contentless_email_after_the_delay(
         run_tasks()
     [email] = mails_to(people.therapist)
     assert SECRET not in email.body and "Cam Client" not in email.body
-    assert "1 room" in email.body and "/" in email.body
+    assert "something new for you in a room" in email.body
+    assert f"/rooms/{rooms['individual'].pk}/" in email.body
+    assert "reply+" in email.reply_to[0]  # a reply to it goes into that room
     assert mails_to(people.client) == []  # the sender is not told about their own message
 
 

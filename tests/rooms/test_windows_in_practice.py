@@ -116,6 +116,7 @@ def test_the_account_page_saves_working_hours_and_rejects_bad_ones(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("at_work")  # counts messages on the real clock
 def test_read_receipts_show_only_for_people_who_allow_them(
     people: Personas, rooms: dict[str, Room], as_user: Any
 ) -> None:

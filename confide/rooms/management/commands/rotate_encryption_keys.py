@@ -13,7 +13,22 @@ from django.core.management.base import BaseCommand
 from django.db import models, transaction
 
 from confide import crypto
+from confide.mail.models import InboundMail
+from confide.mail.services import inbound_raw_context
 from confide.rooms.models import Attachment, CrisisFlag, Message, MessageVersion
+from confide.support.agreements import goals_context
+from confide.support.exercises import answers_context, comment_context
+from confide.support.journal import entry_context
+from confide.support.measures import response_context
+from confide.support.models import (
+    CareAgreement,
+    ExerciseComment,
+    ExerciseResponse,
+    JournalEntry,
+    MeasureResponse,
+    PrivateNote,
+)
+from confide.support.notes import note_context
 
 BATCH = 500
 
@@ -37,6 +52,13 @@ def _fields() -> Iterator[tuple[type[models.Model], str, Callable[[Any], str]]]:
         lambda a: f"message:{a.message.room_id}:{a.message.seq}:attachment:data",
     )
     yield CrisisFlag, "clear_reason", lambda f: f"crisis:{f.pk}:reason"
+    yield InboundMail, "raw", lambda m: inbound_raw_context(m.pk).decode()
+    yield CareAgreement, "goals", lambda a: goals_context(a.relationship_id, a.number)
+    yield ExerciseResponse, "answers", lambda r: answers_context(r.exercise_id, r.user_id)
+    yield ExerciseComment, "body", lambda c: comment_context(c.exercise_id, c.pk)
+    yield JournalEntry, "body", lambda e: entry_context(e.pk)
+    yield MeasureResponse, "answers", lambda r: response_context(r.pk)
+    yield PrivateNote, "body", lambda n: note_context(n.pk)
 
 
 def rotate(*, dry_run: bool = False) -> dict[str, int]:
@@ -54,7 +76,12 @@ def rotate(*, dry_run: bool = False) -> dict[str, int]:
             if not batch:
                 break
             last = batch[-1].pk
-            stale = [row for row in batch if crypto.needs_rotation(bytes(getattr(row, field)))]
+            # An erased value (a posted mail's raw bytes) is empty: nothing to re-encrypt.
+            stale = [
+                row
+                for row in batch
+                if getattr(row, field) and crypto.needs_rotation(bytes(getattr(row, field)))
+            ]
             counts[label] += len(stale)
             if dry_run or not stale:
                 continue
