@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest install dev browser demo-codes clean
+.PHONY: run test lint typecheck pytest install dev browser coturn demo-codes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,19 @@ browser:
 	  fi; \
 	fi
 
+# Debian's coturn: the call tests start their own TURN server on loopback (tests/live/turn.py).
+coturn:
+	@if ! command -v turnserver >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's coturn for the TURN relay tests"; \
+	    (apt-get install -y -qq coturn >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq coturn >/dev/null)); \
+	  else \
+	    echo "The TURN relay tests need Debian's coturn: run 'sudo apt-get install coturn'"; \
+	    exit 1; \
+	  fi; \
+	fi
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
@@ -53,7 +66,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy confide tests $(wildcard bench/*.py)
 
-pytest: $(DEV_STAMP) browser
+pytest: $(DEV_STAMP) browser coturn
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

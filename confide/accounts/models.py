@@ -55,6 +55,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     quiet_hours_end = models.TimeField(null=True, blank=True)
     # Whether others in a room may see when this person has read a message.
     read_receipts = models.BooleanField(default=False)
+    # Calls go through the TURN relay only, so the others never learn this person's address.
+    hide_network_address = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import functools
 import hashlib
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from confide import rawsql
 from confide.accounts.models import (
     ConsentDocument,
     ConsentRecord,
@@ -26,6 +29,8 @@ from confide.care.models import Practice
 from confide.errors import Conflict, InvalidInput, NotFound
 
 TOKEN_PREFIX = "cfd_"  # noqa: S105 - a public prefix that makes leaked tokens recognisable
+# A token's last use is written at most this often (one write per token per minute).
+_LAST_USED_EVERY = datetime.timedelta(minutes=1)
 
 
 def _hash_token(raw: str) -> str:
@@ -194,22 +199,64 @@ def token_revoke(*, user: User, token_id: int) -> PersonalAccessToken:
     return token
 
 
-def token_authenticate(*, raw: str, now: datetime.datetime | None = None) -> User | None:
-    """The active user behind a raw personal access token, or None."""
+@dataclasses.dataclass(frozen=True)
+class TokenCaller:
+    """Who a valid personal access token speaks for, and what the API checks about them."""
+
+    user: User
+    consent_current: bool  # the user accepted the newest consent version (or none is published)
+
+
+# The token, its user and the user's consent state in one statement: the ORM's three queries
+# cost more CPU than the rest of an API request (docs/performance.md). It runs on every request,
+# so a revoked token or a deactivated account is refused at once, in every process.
+_TOKEN_CALLER = (
+    'SELECT t."id", (t."last_used_at" IS NULL OR t."last_used_at" < %s), '
+    'COALESCE((SELECT EXISTS(SELECT 1 FROM "accounts_consentrecord" r '
+    'WHERE r."user_id" = u."id" AND r."document_id" = d."id") '
+    'FROM "accounts_consentdocument" d ORDER BY d."version" DESC LIMIT 1), TRUE), ',
+    # ... every column of the user, in field order (rawsql.select_list), then:
+    ' FROM "accounts_personalaccesstoken" t JOIN "accounts_user" u ON u."id" = t."user_id" '
+    'WHERE t."token_hash" = %s AND t."revoked_at" IS NULL AND t."expires_at" > %s',
+)
+
+
+@functools.cache
+def _token_caller_sql() -> str:
+    return _TOKEN_CALLER[0] + rawsql.select_list(User, "u") + _TOKEN_CALLER[1]
+
+
+def token_caller(*, raw: str, now: datetime.datetime | None = None) -> TokenCaller | None:
+    """The active user behind a raw personal access token (with their consent state), or None.
+
+    Same rules as `consent_is_current` for the consent state. Stamps the token's last use, at
+    most once a minute.
+    """
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     moment = now or timezone.now()
-    token = (
-        PersonalAccessToken.objects.select_related("user")
-        .filter(token_hash=_hash_token(raw), revoked_at__isnull=True, expires_at__gt=moment)
-        .first()
-    )
-    if token is None or not token.user.is_active:
-        return None
-    # Coarse last-used stamp: one write per token per minute at most.
-    if token.last_used_at is None or moment - token.last_used_at > datetime.timedelta(minutes=1):
-        PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=moment)
-    return token.user
+    prepared = rawsql.prep(PersonalAccessToken, "expires_at", moment)
+    stale = rawsql.prep(PersonalAccessToken, "last_used_at", moment - _LAST_USED_EVERY)
+    with connection.cursor() as cursor:
+        cursor.execute(_token_caller_sql(), [stale, _hash_token(raw), prepared])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        user = rawsql.instance(User, row[3:])
+        if not user.is_active:
+            return None
+        if row[1]:
+            cursor.execute(
+                'UPDATE "accounts_personalaccesstoken" SET "last_used_at" = %s WHERE "id" = %s',
+                [rawsql.prep(PersonalAccessToken, "last_used_at", moment), row[0]],
+            )
+    return TokenCaller(user=user, consent_current=bool(row[2]))
+
+
+def token_authenticate(*, raw: str, now: datetime.datetime | None = None) -> User | None:
+    """The active user behind a raw personal access token, or None."""
+    caller = token_caller(raw=raw, now=now)
+    return caller.user if caller is not None else None
 
 
 def preferences_update(
@@ -219,6 +266,7 @@ def preferences_update(
     read_receipts: bool,
     quiet_hours_start: datetime.time | None,
     quiet_hours_end: datetime.time | None,
+    hide_network_address: bool | None = None,
 ) -> User:
     if (quiet_hours_start is None) != (quiet_hours_end is None):
         raise InvalidInput(
@@ -229,12 +277,15 @@ def preferences_update(
     user.read_receipts = read_receipts
     user.quiet_hours_start = quiet_hours_start
     user.quiet_hours_end = quiet_hours_end
+    if hide_network_address is not None:
+        user.hide_network_address = hide_network_address
     user.save(
         update_fields=[
             "email_notifications",
             "read_receipts",
             "quiet_hours_start",
             "quiet_hours_end",
+            "hide_network_address",
         ]
     )
     audit_record(actor=user, action="preferences.update", object_type="user", object_id=user.pk)

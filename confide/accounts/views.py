@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -162,6 +163,7 @@ def _forms(request: HttpRequest, user: User) -> dict[str, Any]:
             initial={
                 "email_notifications": user.email_notifications,
                 "read_receipts": user.read_receipts,
+                "hide_network_address": user.hide_network_address,
                 "quiet_hours_start": user.quiet_hours_start,
                 "quiet_hours_end": user.quiet_hours_end,
             },
@@ -212,6 +214,7 @@ def account(request: HttpRequest) -> HttpResponse:
             "away_periods": user.away_periods.filter(ends_at__gt=timezone.now()),
             "has_mfa": selectors.user_has_mfa(user=user),
             "tokens": selectors.tokens_for(user=user),
+            "reply_token_days": settings.MAIL_REPLY_TOKEN_DAYS,
             "token_form": AccessTokenForm(),
             "consents": selectors.consent_history(user=user),
         },

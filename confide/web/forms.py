@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
 from confide.accounts.places import countries, time_zones
-from confide.care.models import CareKind
+from confide.care.models import LIVE_SESSION_MINUTES, CareKind
 from confide.errors import DomainError
 
 
@@ -114,6 +114,13 @@ class PracticeForm(forms.Form):
     escalation_grace_hours = forms.IntegerField(
         label="Tell the admin when a reply is overdue by (hours)", min_value=1, max_value=240
     )
+    live_session_minutes = forms.TypedChoiceField(
+        label="Planned length of a live session",
+        choices=[(m, f"{m} minutes") for m in LIVE_SESSION_MINUTES],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
 
 
 class AccessTokenForm(forms.Form):
@@ -127,6 +134,10 @@ class PreferencesForm(forms.Form):
     )
     read_receipts = forms.BooleanField(
         label="Let others in my rooms see when I have read their messages", required=False
+    )
+    hide_network_address = forms.BooleanField(
+        label="Hide my network address in calls (calls go through the relay server; may add delay)",
+        required=False,
     )
     quiet_hours_start = forms.TimeField(
         label="Quiet hours from", required=False, widget=forms.TimeInput(attrs={"type": "time"})
