@@ -1,0 +1,1 @@
+"""Email therapy: outbound room emails, the inbound SMTP gateway and reply tokens."""

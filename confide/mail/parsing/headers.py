@@ -1,0 +1,225 @@
+"""The top-level header fields Confide acts on: who sent a mail, threading, robots, DMARC."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .addresses import parse_address_list
+from .limits import DEFAULT_LIMITS, MailLimits, RejectedMail
+from .rawheaders import Headers, normalise_newlines, read_headers
+from .text import clean_line, decode_encoded_words
+
+__all__ = [
+    "HeaderInfo",
+    "check_raw_size",
+    "dmarc_verdict",
+    "header_info",
+    "parse_headers",
+]
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    """What Confide needs from a mail's header section, before reading its body."""
+
+    from_address: str  # the single From addr-spec, lowercased
+    from_name: str
+    to_addresses: tuple[str, ...]  # lowercased addr-specs from To and Cc, without duplicates
+    message_id: str  # with angle brackets; "" if absent
+    in_reply_to: str
+    references: tuple[str, ...]
+    subject: str
+    auto_submitted: bool
+    authentication_results: tuple[str, ...]  # raw values of every Authentication-Results header
+
+
+def check_raw_size(raw: bytes, limits: MailLimits) -> None:
+    """The first check on any mail, because every later step costs time in its size."""
+    if len(raw) > limits.max_bytes:
+        raise RejectedMail(
+            f"Your email is too large: the limit is {_size(limits.max_bytes)}.", code=552
+        )
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024 and count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MB"
+    if count >= 1024:
+        return f"{count // 1024} KB"
+    return f"{count} bytes"
+
+
+def parse_headers(
+    raw: bytes, *, limits: MailLimits = DEFAULT_LIMITS, envelope_sender: str | None = None
+) -> HeaderInfo:
+    """Read only the header section of `raw`: cheap enough to run while the SMTP session waits.
+
+    `envelope_sender` is the SMTP MAIL FROM, if known; "" (the null sender of bounces) marks
+    the mail as automatic. Raises RejectedMail for an oversized mail or header section and for
+    a From that is missing, unreadable or names more than one person.
+    """
+    raw = bytes(raw)
+    check_raw_size(raw, limits)
+    # Newline normalisation at most halves the length, so this prefix always holds more than
+    # the header budget; a section that runs past it is refused by read_headers.
+    head = normalise_newlines(raw[: 2 * limits.max_header_bytes + 4])
+    headers, _ = read_headers(head, 0, len(head), budget=limits.max_header_bytes)
+    return header_info(headers, envelope_sender=envelope_sender)
+
+
+def _all(headers: Headers, name: str) -> list[str]:
+    return [value for key, value in headers if key == name]
+
+
+def _first(headers: Headers, name: str) -> str:
+    for key, value in headers:
+        if key == name:
+            return value
+    return ""
+
+
+_MSG_ID = re.compile(r"<([!-;=?-~]{1,994})>")
+_BARE_MSG_ID = re.compile(r"[!-;=?-~]{1,994}")
+
+
+def _message_ids(value: str) -> list[str]:
+    return [f"<{found}>" for found in _MSG_ID.findall(value)]
+
+
+def _message_id(value: str) -> str:
+    found = _message_ids(value)
+    if found:
+        return found[0]
+    bare = value.strip()
+    return f"<{bare}>" if _BARE_MSG_ID.fullmatch(bare) else ""
+
+
+def header_info(headers: Headers, *, envelope_sender: str | None = None) -> HeaderInfo:
+    """Build HeaderInfo from parsed header fields; see parse_headers for what is refused."""
+    senders = parse_address_list(_all(headers, "from"))
+    if len(senders.mailboxes) > 1:
+        raise RejectedMail(
+            "Your email names more than one sender in its From line; "
+            "please send it from a single address."
+        )
+    if not senders.mailboxes:
+        if senders.unreadable:
+            raise RejectedMail(
+                "The sender (From) address of your email could not be read.", code=554
+            )
+        raise RejectedMail("Your email has no sender (From) address.", code=554)
+    from_name, from_address = senders.mailboxes[0]
+
+    recipients = parse_address_list(_all(headers, "to") + _all(headers, "cc"))
+    to_addresses = tuple(dict.fromkeys(addr for _, addr in recipients.mailboxes))
+
+    references: list[str] = []
+    for value in _all(headers, "references"):
+        references.extend(_message_ids(value))
+    subject = clean_line(decode_encoded_words(_first(headers, "subject")))
+    return HeaderInfo(
+        from_address=from_address,
+        from_name=from_name,
+        to_addresses=to_addresses,
+        message_id=_message_id(_first(headers, "message-id")),
+        in_reply_to=_message_id(_first(headers, "in-reply-to")),
+        references=tuple(references),
+        subject=subject,
+        auto_submitted=_is_automatic(headers, from_address, subject, envelope_sender),
+        authentication_results=tuple(_all(headers, "authentication-results")),
+    )
+
+
+_BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
+_AUTOREPLY_FIELDS = ("x-autoreply", "x-autorespond", "x-autogenerated", "x-auto-reply")
+_ROBOT_LOCAL_PART = re.compile(
+    r"(?:mailer-?daemon|postmaster|no-?reply|do-?not-?reply|bounces?)(?:[+-].*)?", re.IGNORECASE
+)
+# Subject prefixes of vacation replies and bounces, as the common servers write them.
+_AUTOMATIC_SUBJECT = re.compile(
+    r"(?:(?:automatic reply|auto(?:[- ]?reply)?|autosvar|automatische antwort"
+    r"|automatisch antwoord|r[ée]ponse automatique|out of (?:the )?office(?: auto ?reply| reply)?"
+    r"|abwesenheitsnotiz|undeliverable|unzustellbar|non remis|returned mail"
+    r"|mail delivery failed)\s*:"
+    r"|undelivered mail returned to sender|delivery status notification)",
+    re.IGNORECASE,
+)
+
+
+def _is_automatic(
+    headers: Headers, from_address: str, subject: str, envelope_sender: str | None
+) -> bool:
+    """Whether a program sent this mail (RFC 3834 and the markers bounces and vacations use).
+
+    Confide must never answer such a mail with a bounce or a confirmation: two robots
+    answering each other loop until a mailbox fills.
+    """
+    auto = _first(headers, "auto-submitted").split(";", 1)[0].strip().lower()
+    if auto and auto != "no":
+        return True
+    for name in ("precedence", "x-precedence"):
+        if _first(headers, name).strip().lower() in _BULK_PRECEDENCE:
+            return True
+    for name in _AUTOREPLY_FIELDS:
+        for value in _all(headers, name):
+            if value.strip().lower() not in ("no", "false", "0"):
+                return True
+    if _all(headers, "list-id") or _all(headers, "list-post"):
+        return True
+    if envelope_sender is not None and envelope_sender.strip() in ("", "<>"):
+        return True
+    if any(value.strip() in ("<>", "") for value in _all(headers, "return-path")):
+        return True
+    if _ROBOT_LOCAL_PART.fullmatch(from_address.rsplit("@", 1)[0]):
+        return True
+    if _first(headers, "content-type").split(";", 1)[0].strip().lower() == "multipart/report":
+        return True
+    return _AUTOMATIC_SUBJECT.match(subject) is not None
+
+
+_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)", re.DOTALL)
+_QUOTED_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_DMARC_RESULT = re.compile(r"\s*dmarc\s*=\s*([A-Za-z]+)", re.IGNORECASE)
+
+
+def _without_comments(value: str) -> str:
+    # Nested comments are removed from the inside out; each pass is linear and real headers
+    # nest one level, so a cap of a few passes bounds the work on crafted input.
+    for _ in range(8):
+        stripped = _COMMENT.sub(" ", value)
+        if stripped == value:
+            break
+        value = stripped
+    return _QUOTED_STRING.sub('""', value)
+
+
+def dmarc_verdict(
+    authentication_results: Sequence[str], *, trusted_authserv_ids: Sequence[str]
+) -> str:
+    """ "pass", "fail" or "none" for DMARC, from Authentication-Results headers (RFC 8601).
+
+    Only headers whose authserv-id is in `trusted_authserv_ids` count: anyone can write an
+    Authentication-Results header into their mail, only the organisation's own MTA can be
+    believed. Any trusted dmarc=fail wins over a pass. The trusted MTA must also remove
+    incoming headers that claim its authserv-id, as RFC 8601 section 5 asks.
+    """
+    trusted = {entry.strip().lower() for entry in trusted_authserv_ids if entry.strip()}
+    verdict = "none"
+    for value in authentication_results:
+        text = _without_comments(value)
+        head, separator, rest = text.partition(";")
+        words = head.split()
+        if not separator or not words or words[0].lower() not in trusted:
+            continue
+        for resinfo in rest.split(";"):
+            result = _DMARC_RESULT.match(resinfo)
+            if result is None:
+                continue
+            outcome = result.group(1).lower()
+            if outcome == "fail":
+                return "fail"
+            if outcome == "pass":
+                verdict = "pass"
+    return verdict
