@@ -1,0 +1,1 @@
+"""Scheduling: availability, bookings, reminders and calendar files."""
