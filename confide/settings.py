@@ -91,6 +91,9 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Pages on these origins may open room sockets with a session cookie, besides the site itself
+# (an Origin whose host and port equal the request's Host, with that host in ALLOWED_HOSTS).
+WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS", "")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -115,6 +118,9 @@ INSTALLED_APPS = [
     "confide.safety",
     "confide.rooms",
     "confide.live",
+    "confide.mail",
+    "confide.scheduling",
+    "confide.support",
     "confide.web",
     "confide.api",
 ]
@@ -135,6 +141,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "confide.web.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",
+]
+
+# API requests with a personal access token and no session cookie (confide/api/handler.py) run
+# only these: the rest of MIDDLEWARE serves browser sessions (cookies, CSRF, messages, the
+# second-factor and consent redirects of pages, the login lock-out, the pages' CSP), and the
+# API's token check refuses an inactive account or a client without current consent itself.
+API_TOKEN_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "confide.accounts.middleware.TokenRequestMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "confide.urls"
@@ -189,6 +206,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # How many long-lived threads run Django's synchronous request code (see confide/threads.py).
 ASGI_SYNC_THREADS = env_int("ASGI_SYNC_THREADS", 4, minimum=1)
+# How long (microseconds) a thread waits for another to hand over the interpreter lock, and the
+# garbage collector's first-generation threshold, in a serving process (confide/threads.py).
+ASGI_SWITCH_INTERVAL_US = env_int("ASGI_SWITCH_INTERVAL_US", 200, minimum=50)
+GC_GEN0_THRESHOLD = env_int("GC_GEN0_THRESHOLD", 10_000, minimum=100)
 
 # --- Channel layer: in-memory by default, Redis pub/sub when REDIS_URL is set ---
 REDIS_URL = env_str("REDIS_URL", "")
@@ -200,7 +221,19 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "confide.live.layers.SweepingInMemoryChannelLayer"}}
+
+# --- Live room stream limits (docs/protocol.md) ---
+LIVE_MAX_CONNECTIONS_PER_USER = env_int("LIVE_MAX_CONNECTIONS_PER_USER", 20, minimum=1)
+LIVE_MESSAGES_PER_MINUTE = env_int("LIVE_MESSAGES_PER_MINUTE", 60, minimum=1)
+
+# --- Calls: STUN/TURN (docs/deployment.md). Without TURN, calls use host candidates only, which
+# is enough on one machine (`make run`). TURN_SECRET is coturn's static-auth-secret.
+STUN_URLS = env_list("STUN_URLS", "")
+TURN_URLS = env_list("TURN_URLS", "")
+TURN_SECRET = env_str("TURN_SECRET", "")
+# A call whose media has not connected after this long points its people to the live chat.
+CALL_CONNECT_SECONDS = env_int("CALL_CONNECT_SECONDS", 25, minimum=3)
 
 # --- Tasks: rows in the same database, enqueued inside the writer's transaction -------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -309,6 +342,42 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Confide <no-reply@confide.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Email therapy (confide.mail). Replies come back to reply+<token>@MAIL_DOMAIN through the inbound
+# gateway; `make run` starts it on MAIL_GATEWAY_PORT, production runs it behind the MTA.
+MAIL_DOMAIN = env_str("MAIL_DOMAIN", "reply.confide.localhost").lower()
+MAIL_GATEWAY_HOST = env_str("MAIL_GATEWAY_HOST", "127.0.0.1")
+MAIL_GATEWAY_PORT = env_int("MAIL_GATEWAY_PORT", 8025, minimum=1)
+MAIL_REPLY_TOKEN_DAYS = env_int("MAIL_REPLY_TOKEN_DAYS", 90, minimum=1)
+# Authentication-Results headers count only when added by one of these authserv-ids (the MTA in
+# front of the gateway); anyone can write such a header into a mail they send.
+MAIL_TRUSTED_AUTHSERV_IDS = env_list("MAIL_TRUSTED_AUTHSERV_IDS", "")
+MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)
+MAIL_PARSE_SECONDS = env_int("MAIL_PARSE_SECONDS", 10, minimum=1)
+MAIL_PER_SENDER_PER_HOUR = env_int("MAIL_PER_SENDER_PER_HOUR", 60, minimum=1)
+# A message waits this long before it is emailed to someone who chose email therapy, so a person
+# reading in the app (or in a live session) is not also sent every line.
+MAIL_DELAY_SECONDS = env_int("MAIL_DELAY_SECONDS", 60, minimum=0)
+
+# Scheduling (confide.scheduling): when "Join" appears, when reminders go out, the calendar title.
+SCHEDULING_JOIN_MINUTES_BEFORE = env_int("SCHEDULING_JOIN_MINUTES_BEFORE", 10, minimum=0)
+SCHEDULING_REMINDER_HOURS = tuple(
+    int(hours) for hours in env_list("SCHEDULING_REMINDER_HOURS", "24,1") if hours.isdecimal()
+)
+SCHEDULING_EVENT_TITLE = env_str("SCHEDULING_EVENT_TITLE", "Session with your therapist")
+
+# Support between sessions (confide.support.tasks): gentle reminders of due questionnaires and
+# exercises go out at most once a day per person, only between these hours of their own day
+# (and never in their quiet hours); a sweep looks for them every SWEEP_MINUTES. A questionnaire
+# is first reminded when it has waited AFTER_HOURS (the first one falls due when assigned).
+SUPPORT_REMINDER_HOUR = env_int("SUPPORT_REMINDER_HOUR", 9, minimum=0)
+SUPPORT_REMINDER_UNTIL_HOUR = env_int("SUPPORT_REMINDER_UNTIL_HOUR", 20, minimum=1)
+if not SUPPORT_REMINDER_HOUR < SUPPORT_REMINDER_UNTIL_HOUR <= 24:
+    raise ImproperlyConfigured(
+        "SUPPORT_REMINDER_HOUR must be before SUPPORT_REMINDER_UNTIL_HOUR (at most 24)"
+    )
+SUPPORT_REMINDER_SWEEP_MINUTES = env_int("SUPPORT_REMINDER_SWEEP_MINUTES", 60, minimum=1)
+SUPPORT_MEASURE_REMINDER_AFTER_HOURS = env_int("SUPPORT_MEASURE_REMINDER_AFTER_HOURS", 24)
+
 # --- Static files ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -351,6 +420,8 @@ LOGGING: dict[str, Any] = {
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
+        # aiosmtpd logs every envelope address at INFO; Confide's own mail log names none.
+        "mail.log": {"level": "WARNING"},
     },
 }
 

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from confide.accounts import views as account_views
 from confide.api.api import api
 from confide.audit import views as audit_views
 from confide.care import views as care_views
+from confide.live import views as live_views
 from confide.rooms import views as room_views
 from confide.web import views as web_views
 
@@ -79,11 +80,21 @@ urlpatterns = [
     path("rooms/<id:room_id>/crisis/clear/", room_views.crisis_clear, name="crisis_clear"),
     path("rooms/<id:room_id>/export.json", room_views.room_export_json, name="room_export_json"),
     path("rooms/<id:room_id>/export.pdf", room_views.room_export_pdf, name="room_export_pdf"),
+    path("rooms/<id:room_id>/live/", live_views.live_panel, name="live_panel"),
+    path("rooms/<id:room_id>/live/start/", live_views.live_start, name="live_start"),
+    path("rooms/<id:room_id>/live/join/", live_views.live_join, name="live_join"),
+    path("rooms/<id:room_id>/live/leave/", live_views.live_leave, name="live_leave"),
+    path("rooms/<id:room_id>/live/end/", live_views.live_end, name="live_end"),
+    path("rooms/<id:room_id>/live/mode/", live_views.live_mode, name="live_mode"),
+    path("rooms/<id:room_id>/live/admit/<id:user_id>/", live_views.live_admit, name="live_admit"),
     path("search/", room_views.log_search, name="log_search"),
     path("practice/", care_views.practice, name="practice"),
     path("practice/settings/", care_views.practice_update, name="practice_update"),
     path("practice/therapists/invite/", care_views.therapist_invite, name="therapist_invite"),
     path("practice/audit/", audit_views.audit_log, name="audit_log"),
+    path("", include("confide.mail.urls")),
+    path("", include("confide.scheduling.urls")),
+    path("", include("confide.support.urls")),
     path("api/v1/", api.urls),
     path("operator/", admin.site.urls),
 ]

@@ -4,12 +4,12 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.test import Client, TestCase
 
-from tests.personas import Personas, build_personas, sign_in
+from tests.personas import Personas, always_at_work, build_personas, sign_in
 
 REQUIRE_SERVICES = os.environ.get("CONFIDE_REQUIRE_SERVICES") == "1"
 
@@ -26,6 +26,12 @@ def _fast_password_hashing(settings: Any) -> None:
 @pytest.fixture
 def people(db: None) -> Personas:
     return build_personas()
+
+
+@pytest.fixture
+def at_work(people: Personas) -> None:
+    """The personas' therapists work around the clock (see personas.always_at_work)."""
+    always_at_work(people.therapist, people.colleague)
 
 
 @pytest.fixture
@@ -144,3 +150,22 @@ def live_app(transactional_db: None) -> Iterator[str]:
     server.should_exit = True
     thread.join(timeout=10)
     database["CONN_MAX_AGE"] = previous_max_age
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_redis_prefix() -> Iterator[None]:
+    """Two test runs against one Redis would hear each other's room events (ids repeat across
+    test databases, and Redis pub/sub ignores the database number): each run gets its prefix."""
+    from channels.layers import channel_layers
+    from django.conf import settings
+
+    config = cast("dict[str, Any] | None", settings.CHANNEL_LAYERS["default"].get("CONFIG"))
+    if config is None or "prefix" not in config:
+        yield
+        return
+    original = config["prefix"]
+    config["prefix"] = f"{original}-test-{os.getpid()}"
+    channel_layers.backends.clear()
+    yield
+    config["prefix"] = original
+    channel_layers.backends.clear()

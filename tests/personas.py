@@ -9,13 +9,14 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from confide.accounts.models import ConsentDocument, Role, User
 from confide.accounts.services import consent_accept, user_create
-from confide.care.models import CareKind, CareRelationship, Practice
+from confide.care.models import CareKind, CareRelationship, Practice, TherapistSchedule
 from confide.care.services import (
     client_invite,
     invitation_accept,
@@ -152,3 +153,23 @@ def sign_in(client: Client, user: User) -> Client:
         session["otp_device_id"] = device.persistent_id
         session.save()
     return client
+
+
+def always_at_work(*therapists: User) -> None:
+    """Give each therapist working time around the clock, every day, with no public holidays.
+
+    For tests that run on the real clock and count what is in a room: a client's message
+    written outside working hours gets an automatic notice, so without this such a test would
+    pass or fail by the hour, weekday or holiday the suite happens to run on.
+    """
+    for therapist in therapists:
+        TherapistSchedule.objects.update_or_create(
+            therapist=therapist,
+            defaults={
+                "time_zone": "UTC",
+                "weekdays": "0123456",
+                "start": datetime.time(0, 0),
+                "end": datetime.time(23, 59, 59, 999999),
+                "holiday_country": "",
+            },
+        )

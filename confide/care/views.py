@@ -17,8 +17,10 @@ from confide.audit.services import audit_record
 from confide.care import selectors, services
 from confide.care.models import CareKind
 from confide.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from confide.live.selectors import open_live_sessions_for
 from confide.rooms import selectors as room_selectors
 from confide.rooms.windows import format_due
+from confide.support.views.caseload import caseload_context
 from confide.web.forms import (
     ClientInviteForm,
     PracticeForm,
@@ -47,28 +49,20 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "rooms": room_selectors.rooms_for(user=user),
             "relationships": selectors.relationships_visible_to(user=user),
+            "live_now": open_live_sessions_for(user),
         },
     )
 
 
+@require_http_methods(["GET", "HEAD"])
 @login_required
 def caseload(request: HttpRequest) -> HttpResponse:
+    """The therapist's caseload: every client and couple with their figures, and invitations."""
     user = _user(request)
     if not user.is_therapist:
         raise NotFound("No such page.")
-    relationships = list(selectors.relationships_visible_to(user=user))
-    audit_record(actor=user, action="caseload.view", object_type="user", object_id=user.pk)
-    return render(
-        request,
-        "care/home_therapist.html",
-        {
-            "relationships": relationships,
-            "invitations": selectors.invitations_visible_to(user=user).filter(
-                accepted_at__isnull=True, revoked_at__isnull=True
-            ),
-            "form": ClientInviteForm(),
-        },
-    )
+    context = caseload_context(user=user, now=timezone.now(), form=ClientInviteForm())
+    return render(request, "care/home_therapist.html", context)
 
 
 def inbox_page(request: HttpRequest) -> HttpResponse:
@@ -131,13 +125,7 @@ def client_invite(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "care/home_therapist.html",
-        {
-            "relationships": selectors.relationships_visible_to(user=user),
-            "invitations": selectors.invitations_visible_to(user=user).filter(
-                accepted_at__isnull=True, revoked_at__isnull=True
-            ),
-            "form": form,
-        },
+        caseload_context(user=user, now=timezone.now(), form=form),
         status=400,
     )
 
@@ -247,6 +235,7 @@ def _practice_context(user: User, **forms: object) -> dict[str, object]:
                 "name": user.practice.name,
                 "reply_window_business_days": user.practice.reply_window_business_days,
                 "escalation_grace_hours": user.practice.escalation_grace_hours,
+                "live_session_minutes": user.practice.live_session_minutes,
             }
         ),
     }

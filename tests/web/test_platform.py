@@ -158,7 +158,7 @@ def _round_trip(layer: Any) -> dict[str, Any]:
 def test_the_configured_channel_layer_delivers_a_group_message() -> None:
     layer = get_channel_layer()
     assert layer is not None
-    expected = "RedisPubSubChannelLayer" if settings.REDIS_URL else "InMemoryChannelLayer"
+    expected = "RedisPubSubChannelLayer" if settings.REDIS_URL else "SweepingInMemoryChannelLayer"
     assert type(layer).__name__ == expected
     assert _round_trip(layer) == {"type": "room.ping", "n": 1}
 

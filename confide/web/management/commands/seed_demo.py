@@ -20,6 +20,8 @@ from confide.care.services import (
 )
 from confide.rooms.models import Room, RoomKind
 from confide.rooms.services import message_send
+from confide.scheduling.demo import seed_demo_schedule
+from confide.support.demo import seed_demo_support
 
 DEMO_PASSWORD = "confide-demo-2026"  # noqa: S105 - a published demo password, demo data only
 DEMO_SLUG = "demo"
@@ -99,7 +101,9 @@ class Command(BaseCommand):
                 time_zone=zone,
                 country=country,
             )
+        seed_demo_support(robin)
         self._conversations(robin)
+        seed_demo_schedule(robin)
         for email, key in DEMO_TOTP_KEYS.items():
             user = User.objects.get(email=email)
             TOTPDevice.objects.create(user=user, name="Demo authenticator", key=key, confirmed=True)

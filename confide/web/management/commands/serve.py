@@ -1,4 +1,5 @@
-"""Serve Confide: uvicorn for HTTP and WebSockets, with the task worker in the same tree."""
+"""Serve Confide: uvicorn for HTTP and WebSockets, with the task worker and the inbound mail
+gateway in the same process tree."""
 
 from __future__ import annotations
 
@@ -22,37 +23,51 @@ class Command(BaseCommand):
             action="store_true",
             help="Do not start the task worker (run db_worker separately).",
         )
+        parser.add_argument(
+            "--no-mail-gateway",
+            action="store_true",
+            help="Do not start the inbound SMTP gateway (run mail_gateway separately).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        worker = None
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children: list[subprocess.Popen[bytes]] = []
         if not options["no_worker"]:
-            worker = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-                [
-                    sys.executable,
-                    str(settings.BASE_DIR / "manage.py"),
-                    "db_worker",
-                    "--no-reload",
-                    "--interval",
-                    "0.5",
-                    "--queue-name",
-                    "*",
-                ],
+            from confide.support.tasks import reminders_ensure_scheduled
+
+            # The reminder sweep re-queues itself; after a restart make sure one is waiting.
+            reminders_ensure_scheduled()
+            children.append(
+                subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+                    [*manage, "db_worker", "--no-reload", "--interval", "0.5", "--queue-name", "*"]
+                )
             )
+        if not options["no_mail_gateway"]:
+            children.append(subprocess.Popen([*manage, "mail_gateway"]))  # noqa: S603
         self.stdout.write(f"Confide is at http://{options['host']}:{options['port']}/")
         try:
             uvicorn.run(
                 "confide.asgi:application",
                 host=options["host"],
                 port=options["port"],
-                log_level="info",
+                log_level=settings.LOG_LEVEL.lower(),
                 access_log=False,
                 proxy_headers=False,
                 lifespan="off",
+                # Frames over 128 KiB are refused by the protocol layer (close 1009); the room
+                # stream answers frames over 64 KiB with an error event (docs/protocol.md).
+                ws_max_size=128 * 1024,
+                # No compression on the room stream: it costs ~38 KiB per socket, and compressing
+                # private text beside attacker-influenced text is a known side channel.
+                ws_per_message_deflate=False,
+                ws_ping_interval=20.0,
+                ws_ping_timeout=20.0,
             )
         finally:
-            if worker is not None:
-                worker.terminate()
+            for child in children:
+                child.terminate()
+            for child in children:
                 try:
-                    worker.wait(timeout=10)
+                    child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    worker.kill()
+                    child.kill()
