@@ -33,6 +33,7 @@ from confide.care.models import (
 )
 from confide.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from confide.rooms.provision import rooms_sync
+from confide.scheduling.services import bookings_release
 
 
 def hash_invitation_token(raw: str) -> str:
@@ -277,6 +278,8 @@ def relationship_reassign(
         relationship.therapist = therapist
         relationship.save(update_fields=["therapist"])
         rooms_sync(relationship=relationship, actor=actor, now=moment)
+        # Sessions booked with the former therapist are theirs, not the new therapist's.
+        bookings_release(actor=actor, relationship=relationship, therapist_id=previous, now=moment)
         audit_record(
             actor=actor,
             action="care.reassign",

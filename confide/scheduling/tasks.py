@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from confide.scheduling.models import Booking, Proposal
 
 THERAPIST_TITLE = "Client session (Confide)"
-NOTICE_KINDS = ("booked", "moved", "cancelled")
+NOTICE_KINDS = ("booked", "moved", "cancelled", "reassigned")
 
 
 def queue_notice(booking: Booking, what: str) -> None:
@@ -115,6 +115,7 @@ def send_booking_notice(*, booking_id: int, version: int, what: str) -> str:
         "booked": "Session booked",
         "moved": "Session moved",
         "cancelled": "Session cancelled",
+        "reassigned": "Session cancelled",
     }[what if what in NOTICE_KINDS else "booked"]
     link = settings.SITE_URL + reverse("booking", args=[booking.pk])
     sent = 0
@@ -124,7 +125,15 @@ def send_booking_notice(*, booking_id: int, version: int, what: str) -> str:
             [booking_event(booking, summary=_title_for(person, booking), stamp=now)],
             method=method,
         )
-        if cancelled:
+        if cancelled and what == "reassigned":
+            line = (
+                f"The session on {when} is cancelled: this client's care has moved to "
+                "another therapist of the practice."
+                if person.pk == booking.therapist_id
+                else f"The session on {when} is cancelled, because your care has moved to "
+                "another therapist of your practice. You can book a time with them in Confide."
+            )
+        elif cancelled:
             line = f"The session on {when} is cancelled."
         elif what == "moved":
             line = f"The session is now on {when}."
@@ -132,9 +141,13 @@ def send_booking_notice(*, booking_id: int, version: int, what: str) -> str:
             line = f"A session is booked for {when}."
         body = (
             f"Hello {person.display_name},\n\n{line}\n\n"
-            f"{'' if cancelled else 'The attached calendar file adds it to your calendar. '}"
-            f"Details, and the Join button a few minutes before the start:\n{link}\n\n"
-            "Confide is not for emergencies. If you are in danger, call your local emergency "
+            + (
+                f"Details:\n{link}\n\n"
+                if cancelled
+                else "The attached calendar file adds it to your calendar. Details, and the "
+                f"Join button a few minutes before the start:\n{link}\n\n"
+            )
+            + "Confide is not for emergencies. If you are in danger, call your local emergency "
             "number.\n"
         )
         _email(person, f"{headline}: {when}", body, calendar, method).send()

@@ -188,6 +188,7 @@ def test_an_admin_reassigns_a_relationship_and_the_audit_log_says_so(
     admin = as_user(people.admin)
     page = admin.get(reverse("relationship", args=[people.individual.pk]))
     assert b"Reassign to" in page.content
+    assert b"have not started are cancelled" in page.content
     response = admin.post(
         reverse("relationship_reassign", args=[people.individual.pk]),
         {"therapist": people.colleague.pk},

@@ -208,3 +208,73 @@ def test_calendar_lines_are_folded_and_escaped() -> None:
     unfolded = text.replace("\r\n ", "")
     assert "SUMMARY:Séance\\, avec\\; votre\\\\thérapeute\\n" + "é" * 80 in unfolded
     assert "\r\nDTSTAMP:20270101T000000Z\r\n" in unfolded
+
+
+def test_a_reassignment_cancels_the_former_therapists_sessions_and_says_why(
+    people: Personas, video: SessionType
+) -> None:
+    from confide.audit.models import AuditEvent
+    from confide.care.services import relationship_reassign
+    from confide.scheduling.models import BookingStatus, Proposal, ProposalStatus
+
+    with time_machine.travel(MONDAY, tick=False):
+        upcoming = services.booking_create(
+            actor=people.client,
+            relationship_id=people.individual.pk,
+            session_type_id=video.pk,
+            starts_at=at(6, 14),
+            now=MONDAY,
+        )
+        later = services.booking_create(
+            actor=people.therapist,
+            relationship_id=people.individual.pk,
+            session_type_id=video.pk,
+            starts_at=at(13, 10),
+            now=MONDAY,
+        )
+        couple = book(people, video, at(7, 11))  # another relationship: left alone
+        proposal = services.proposal_create(
+            actor=people.therapist,
+            relationship_id=people.individual.pk,
+            session_type_id=video.pk,
+            times=[at(8, 10), at(8, 14)],
+            now=MONDAY,
+        )
+        run_tasks()
+    mail.outbox.clear()
+
+    moment = at(6, 14, 30)  # the first session has started: it stays as it was
+    with time_machine.travel(moment, tick=False):
+        relationship_reassign(
+            actor=people.admin,
+            relationship_id=people.individual.pk,
+            therapist_id=people.colleague.pk,
+            now=moment,
+        )
+        run_tasks()
+    statuses = dict(Booking.objects.values_list("pk", "status"))
+    assert statuses[upcoming.pk] == BookingStatus.CONFIRMED
+    assert statuses[couple.pk] == BookingStatus.CONFIRMED
+    assert statuses[later.pk] == BookingStatus.CANCELLED
+    cancelled = Booking.objects.get(pk=later.pk)
+    assert cancelled.cancelled_by == people.admin and not cancelled.late_cancellation
+    assert Proposal.objects.get(pk=proposal.pk).status == ProposalStatus.WITHDRAWN
+
+    [to_client] = mails_to(people.client)
+    assert to_client.subject.startswith("Session cancelled: Wed 13 Jan 2027, 10:00")
+    assert "your care has moved to another therapist" in to_client.body
+    assert "Join" not in to_client.body
+    assert fields(calendar_of(to_client))["METHOD"] == "CANCEL"
+    [to_former] = [m for m in mails_to(people.therapist) if "cancelled" in m.subject]
+    assert "care has moved to another therapist" in to_former.body
+    assert fields(calendar_of(to_former))["UID"] == f"{cancelled.uid}@confide"
+    assert mails_to(people.colleague) == []
+    reasons = AuditEvent.objects.filter(detail__reason="reassigned").values_list(
+        "action", flat=True
+    )
+    assert sorted(reasons) == ["booking.cancel", "proposal.withdraw"]
+
+    # No reminder of the cancelled session goes out later.
+    with time_machine.travel(at(13, 9, 5), tick=False):
+        run_tasks()
+    assert mails_to(people.client) == [to_client]

@@ -7,6 +7,7 @@ from confide.scheduling.services.bookings import (
     booking_create,
     booking_mark_no_show,
     booking_reschedule,
+    bookings_release,
 )
 from confide.scheduling.services.joining import booking_join
 from confide.scheduling.services.proposals import (
@@ -22,6 +23,7 @@ __all__ = [
     "booking_join",
     "booking_mark_no_show",
     "booking_reschedule",
+    "bookings_release",
     "proposal_accept",
     "proposal_create",
     "proposal_withdraw",

@@ -372,3 +372,59 @@ def block_create(
         _save_or_conflict(booking)
         _audit(actor, "block.create", booking)
     return booking
+
+
+def bookings_release(
+    *,
+    actor: User,
+    relationship: CareRelationship,
+    therapist_id: int,
+    now: datetime.datetime,
+) -> int:
+    """A relationship moved away from `therapist_id` (a reassignment): their sessions with it
+    that have not started are cancelled, and their open proposals withdrawn, so neither the
+    former therapist nor the client keeps an appointment the new therapist never agreed to.
+    Everyone is told, with a calendar cancellation. Called inside the reassignment's
+    transaction; returns the number of sessions cancelled."""
+    from confide.scheduling.models import Proposal, ProposalStatus
+
+    _lock_therapist(therapist_id)
+    upcoming = list(
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("relationship__practice")
+        .filter(
+            relationship=relationship,
+            therapist_id=therapist_id,
+            kind=BookingKind.SESSION,
+            status=BookingStatus.CONFIRMED,
+            starts_at__gt=now,
+        )
+        .order_by("starts_at")
+    )
+    for booking in upcoming:
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at, booking.cancelled_by = now, actor
+        booking.late_cancellation = False
+        booking.version += 1
+        booking.save(
+            update_fields=["status", "cancelled_at", "cancelled_by", "late_cancellation", "version"]
+        )
+        _audit(actor, "booking.cancel", booking, late=False, reason="reassigned")
+        tasks.queue_notice(booking, "reassigned")
+    withdrawn = list(
+        Proposal.objects.filter(
+            relationship=relationship, therapist_id=therapist_id, status=ProposalStatus.OPEN
+        ).values_list("pk", flat=True)
+    )
+    if withdrawn:
+        Proposal.objects.filter(pk__in=withdrawn).update(status=ProposalStatus.WITHDRAWN)
+        for proposal_id in withdrawn:
+            audit_record(
+                actor=actor,
+                action="proposal.withdraw",
+                object_type="proposal",
+                object_id=proposal_id,
+                practice=relationship.practice,
+                detail={"reason": "reassigned"},
+            )
+    return len(upcoming)
