@@ -201,3 +201,14 @@ def test_the_therapist_panel_offers_csi4_only_in_the_couples_room(
     # The client sees no assign form.
     client = as_user(people.client).get(f"/rooms/{world.individual.pk}/").content.decode()
     assert "Assign a questionnaire" not in client and "latest <strong>7</strong>" in client
+
+
+def test_a_client_without_questionnaires_finds_a_line_where_the_link_points(
+    people: Personas, as_user: Any
+) -> None:
+    room = Room.objects.get(relationship=people.individual)
+    page = as_user(people.client).get(f"/rooms/{room.pk}/").content.decode()
+    assert 'href="#measures"' in page and 'id="measures"' in page
+    assert "No questionnaires for now." in page
+    therapist = as_user(people.therapist).get(f"/rooms/{room.pk}/").content.decode()
+    assert "No questionnaires for now." not in therapist

@@ -99,13 +99,12 @@ def footnote(shown: list[Questionnaire]) -> str:
 @register.simple_tag(takes_context=True)
 def measures_panel(context: template.Context, room: Room) -> str:
     """Charts of the room's questionnaires; what is due for a client; assigning and stopping
-    for the therapist. Empty for a client with nothing assigned and nothing answered."""
+    for the therapist. A client with nothing assigned and nothing answered reads a line that
+    says so (the room's "questionnaires" link leads here)."""
     viewer = _viewer(context)
     if viewer is None:
         return ""
     data = measures.room_measures(viewer=viewer, room=room)
-    if not data.is_staff and not data.mine and not data.instruments:
-        return ""
     now = timezone.now()
     zone = viewer.time_zone
     mine = [
