@@ -26,6 +26,8 @@ from typing import Any
 from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
 
+from confide.rooms.events import publish_from_this_loop
+
 Scope = dict[str, Any]
 
 
@@ -49,6 +51,7 @@ class SyncThreadPool:
         self.busy = [0] * count
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        publish_from_this_loop()
         index = min(range(len(self.busy)), key=self.busy.__getitem__)
         self.busy[index] += 1
         try:

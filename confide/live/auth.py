@@ -17,6 +17,7 @@ from django.conf import settings
 from django.http.request import validate_host
 
 from confide.accounts.services import token_authenticate
+from confide.rooms.events import publish_from_this_loop
 
 Scope = dict[str, Any]
 ASGIApp = Any
@@ -63,6 +64,7 @@ class RoomSocketAuth:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        publish_from_this_loop()
         raw = bearer_token(scope)
         if raw is not None:
             user = await database_sync_to_async(token_authenticate)(raw=raw)

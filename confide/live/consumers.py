@@ -342,8 +342,10 @@ class RoomConsumer(CallSignaling, AsyncJsonWebsocketConsumer):  # type: ignore[m
             return
 
         def send() -> dict[str, Any]:
+            # message_send reads only the room's id from `room`, and checks the membership and
+            # reads the room's state itself, under the room's lock: no fresh read needed here.
             result = services.message_send(
-                actor=self.user, room=self._fresh_room(), body=body, client_id=client_id
+                actor=self.user, room=self.room, body=body, client_id=client_id
             )
             return {
                 "type": "ack",
