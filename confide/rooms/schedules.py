@@ -6,7 +6,9 @@ import datetime
 from functools import cache
 
 import holidays
+from django.db import connection
 
+from confide import rawsql
 from confide.accounts.models import User
 from confide.care.models import OutOfOffice, TherapistSchedule
 from confide.rooms.models import Room
@@ -53,6 +55,56 @@ def schedule_for(therapist: User, *, now: datetime.datetime | None = None) -> Wo
     )
 
 
-def schedule_for_room(room: Room) -> WorkingSchedule:
-    """Replies in a room are promised in the working time of its (primary) therapist."""
-    return schedule_for(room.relationship.therapist)
+def _schedule_of_room_sql() -> str:
+    """The room's (primary) therapist's zone and country, and their saved schedule if any."""
+    return (
+        'SELECT u."id", u."time_zone", u."country", '  # noqa: S608 - names, not values
+        f"{rawsql.select_list(TherapistSchedule, 's')} "
+        'FROM "rooms_room" r '
+        'JOIN "care_carerelationship" c ON c."id" = r."relationship_id" '
+        'JOIN "accounts_user" u ON u."id" = c."therapist_id" '
+        'LEFT JOIN "care_therapistschedule" s ON s."therapist_id" = u."id" '
+        'WHERE r."id" = %s'
+    )
+
+
+_AWAY_SQL = (
+    'SELECT "starts_at", "ends_at" FROM "care_outofoffice" '
+    'WHERE "therapist_id" = %s AND "ends_at" > %s'
+)
+
+
+def schedule_for_room(room: Room, *, now: datetime.datetime | None = None) -> WorkingSchedule:
+    """Replies in a room are promised in the working time of its (primary) therapist.
+
+    `schedule_for(room.relationship.therapist)` in two statements instead of four: it runs on
+    every send that starts or ends a wait."""
+    with connection.cursor() as cursor:
+        cursor.execute(_schedule_of_room_sql(), [room.pk])
+        row = cursor.fetchone()
+        if row is None:
+            raise Room.DoesNotExist(room.pk)
+        therapist_id, time_zone, country, *saved_row = row
+        away_from = (now or datetime.datetime.now(tz=datetime.UTC)) - datetime.timedelta(days=1)
+        cursor.execute(_AWAY_SQL, [therapist_id, rawsql.prep(OutOfOffice, "ends_at", away_from)])
+        periods = [rawsql.instance(OutOfOffice, (None, therapist_id, *r)) for r in cursor]
+    away = tuple((p.starts_at, p.ends_at) for p in periods if p.ends_at > p.starts_at)
+    if saved_row[0] is None:
+        return WorkingSchedule(
+            time_zone=time_zone,
+            weekdays=frozenset(range(5)),
+            start=datetime.time(9),
+            end=datetime.time(17),
+            holiday_country=country or None,
+            away=away,
+        )
+    saved = rawsql.instance(TherapistSchedule, saved_row)
+    return WorkingSchedule(
+        time_zone=saved.time_zone,
+        weekdays=frozenset(int(d) for d in saved.weekdays),
+        start=saved.start,
+        end=saved.end,
+        holiday_country=saved.holiday_country or None,
+        holiday_subdivision=saved.holiday_subdivision or None,
+        away=away,
+    )

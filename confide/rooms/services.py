@@ -466,7 +466,7 @@ def _client_wrote(*, room: Room, actor: User, now: datetime.datetime) -> list[Me
     """A client's message starts a wait (unless one is running) and, out of hours, a notice."""
     if room.waiting_since is not None:
         return []
-    schedule = schedule_for_room(room)
+    schedule = schedule_for_room(room, now=now)
     room.waiting_since = now
     room.reminded_at = None
     room.escalated_at = None
@@ -499,7 +499,7 @@ def _staff_wrote(*, room: Room, actor: User, now: datetime.datetime) -> None:
     """A therapist's (or covering therapist's) message answers a running wait."""
     if room.waiting_since is None or room.reply_due_at is None:
         return
-    schedule = schedule_for_room(room)
+    schedule = schedule_for_room(room, now=now)
     ReplyRecord.objects.create(
         room=room,
         therapist=actor,

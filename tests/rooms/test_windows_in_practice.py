@@ -149,3 +149,43 @@ def test_the_admin_sees_every_therapists_response_figures(
     assert "Response times (30 days)" in page
     row = page[page.index("<td>Robin Therapist</td>") :]
     assert "<td>1</td><td>2.0 h</td>" in row and "100.0%" in row
+
+
+@pytest.mark.django_db
+def test_a_rooms_schedule_in_two_statements_equals_the_therapists_schedule(
+    people: Personas, rooms: dict[str, Room], django_assert_num_queries: Any
+) -> None:
+    from confide.care.models import OutOfOffice
+    from confide.rooms.schedules import schedule_for, schedule_for_room
+
+    room = rooms["individual"]
+    with django_assert_num_queries(2):
+        default = schedule_for_room(room, now=TUESDAY_10)
+    assert default == schedule_for(people.therapist, now=TUESDAY_10)
+    assert default.weekdays == frozenset(range(5)) and default.away == ()
+
+    schedule_update(
+        actor=people.therapist,
+        time_zone="America/New_York",
+        weekdays=[1, 3],
+        start=datetime.time(8, 30),
+        end=datetime.time(12, 15),
+        holiday_country="US",
+    )
+    day = datetime.timedelta(days=1)
+    OutOfOffice.objects.create(  # over before yesterday: not needed
+        therapist=people.therapist, starts_at=TUESDAY_10 - 9 * day, ends_at=TUESDAY_10 - 2 * day
+    )
+    OutOfOffice.objects.create(
+        therapist=people.therapist, starts_at=TUESDAY_10 + day, ends_at=TUESDAY_10 + 3 * day
+    )
+    OutOfOffice.objects.create(  # ends as it starts: no time away
+        therapist=people.therapist, starts_at=TUESDAY_10 + 5 * day, ends_at=TUESDAY_10 + 5 * day
+    )
+    with django_assert_num_queries(2):
+        saved = schedule_for_room(room, now=TUESDAY_10)
+    people.therapist.refresh_from_db()
+    assert saved == schedule_for(people.therapist, now=TUESDAY_10)
+    assert saved.time_zone == "America/New_York" and saved.weekdays == frozenset({1, 3})
+    assert saved.start == datetime.time(8, 30) and saved.end == datetime.time(12, 15)
+    assert saved.away == ((TUESDAY_10 + day, TUESDAY_10 + 3 * day),)
