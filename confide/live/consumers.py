@@ -24,18 +24,18 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
 from confide.accounts.models import User
-from confide.accounts.selectors import consent_is_current, token_digest, user_has_mfa
+from confide.accounts.selectors import token_digest, user_has_mfa
 from confide.accounts.services import token_authenticate
 from confide.audit.services import audit_record, current_ip
 from confide.errors import DomainError
 from confide.http import scope_ip
-from confide.live import presence
+from confide.live import entry, presence
 from confide.live import services as live_services
 from confide.live.auth import bearer_token
 from confide.live.calls import CallSignaling
 from confide.live.limits import MAX_FRAME, TokenBucket, messages_per_user
-from confide.live.models import LiveMode
-from confide.live.selectors import live_payload, open_session
+from confide.live.models import LiveMode, LiveSession
+from confide.live.selectors import live_payload
 from confide.rooms import selectors, services
 from confide.rooms.events import room_group, user_group
 from confide.rooms.models import Presence, PresenceState, Room
@@ -121,34 +121,36 @@ class RoomConsumer(CallSignaling, AsyncJsonWebsocketConsumer):  # type: ignore[m
     def _authorise(self, user: User, room_id: int) -> tuple[Room, bool, dict[str, Any]] | None:
         if not _verified(self.scope, user):
             return None
-        if user.is_client and not consent_is_current(user=user):
+        now = timezone.now()
+        found = entry.entry_for(user_id=user.pk, room_id=room_id, now=now)
+        if found is None or (user.is_client and not found.consent_current):
             return None
-        try:
-            room = selectors.room_get(user=user, room_id=room_id)
-        except DomainError:
-            return None
-        if presence.connections_of(user.pk) >= settings.LIVE_MAX_CONNECTIONS_PER_USER:
+        room = found.room
+        if found.connections >= settings.LIVE_MAX_CONNECTIONS_PER_USER:
             return room, True, {}
-        # Channel names are new for every socket: one insert, no lookup.
-        Presence.objects.create(
-            channel_name=self.channel_name, user=user, room=room, seen_at=timezone.now()
+        entry.presence_add(
+            channel_name=self.channel_name, user_id=user.pk, room_id=room.pk, now=now
         )
-        session = open_session(room)
+        session = (
+            LiveSession.objects.select_related("started_by").get(pk=found.live_session_id)
+            if found.live_session_id is not None
+            else None
+        )
         hello = {
             "type": "hello",
             "version": PROTOCOL_VERSION,
             "room": room.pk,
             "me": user.pk,
             "last_seq": room.last_seq,
-            "presence": presence.room_presence(room.pk),
+            "presence": presence.room_presence(room.pk, now),
             "receipts": [
                 {
                     "user": m.user_id,
-                    "name": m.user.display_name,
+                    "name": m.name,
                     "delivered": m.delivered_seq,
-                    "read": m.last_read_seq if m.user.read_receipts else None,
+                    "read": m.last_read_seq if m.read_receipts else None,
                 }
-                for m in selectors.active_members_of(room)
+                for m in entry.members_of(room.pk)
                 if m.user_id != user.pk
             ],
             "live": live_payload(session) if session else None,

@@ -20,9 +20,11 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from confide import rawsql
 from confide.accounts.selectors import valid_token_digests
 from confide.live.limits import messages_per_user
 from confide.rooms.models import Presence, PresenceState, RoomMember
@@ -37,15 +39,20 @@ def fresh_since(now: datetime.datetime | None = None) -> datetime.datetime:
     return (now or timezone.now()) - STALE
 
 
-def connections_of(user_id: int) -> int:
-    return Presence.objects.filter(user_id=user_id, seen_at__gte=fresh_since()).count()
+_HERE = (
+    'SELECT p."user_id", u."display_name", p."state" FROM "rooms_presence" p '
+    'JOIN "accounts_user" u ON u."id" = p."user_id" '
+    'WHERE p."room_id" = %s AND p."seen_at" >= %s'
+)
 
 
-def room_presence(room_id: int) -> list[dict[str, Any]]:
-    """Everyone with the room open: `here` if any of their sockets is, otherwise `away`."""
-    rows = Presence.objects.filter(room_id=room_id, seen_at__gte=fresh_since()).values_list(
-        "user_id", "user__display_name", "state"
-    )
+def room_presence(room_id: int, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
+    """Everyone with the room open: `here` if any of their sockets is, otherwise `away`.
+    (Hand-written: it runs on every connect; see live/entry.py.)"""
+    since = rawsql.prep(Presence, "seen_at", fresh_since(now))
+    with connection.cursor() as cursor:
+        cursor.execute(_HERE, [room_id, since])
+        rows = cursor.fetchall()
     people: dict[int, dict[str, Any]] = {}
     for user_id, name, state in rows:
         entry = people.setdefault(user_id, {"user": user_id, "name": name, "state": state})
