@@ -35,13 +35,23 @@ def schedule_for(therapist: User, *, now: datetime.datetime | None = None) -> Wo
         for period in OutOfOffice.objects.filter(therapist=therapist, ends_at__gt=away_from)
         if period.ends_at > period.starts_at
     )
+    return _working_schedule(saved, therapist.time_zone, therapist.country, away)
+
+
+def _working_schedule(
+    saved: TherapistSchedule | None,
+    time_zone: str,
+    country: str,
+    away: tuple[tuple[datetime.datetime, datetime.datetime], ...],
+) -> WorkingSchedule:
+    """The saved schedule, or Mon-Fri 09:00-17:00 in the therapist's own zone and country."""
     if saved is None:
         return WorkingSchedule(
-            time_zone=therapist.time_zone,
+            time_zone=time_zone,
             weekdays=frozenset(range(5)),
             start=datetime.time(9),
             end=datetime.time(17),
-            holiday_country=therapist.country or None,
+            holiday_country=country or None,
             away=away,
         )
     return WorkingSchedule(
@@ -89,22 +99,5 @@ def schedule_for_room(room: Room, *, now: datetime.datetime | None = None) -> Wo
         cursor.execute(_AWAY_SQL, [therapist_id, rawsql.prep(OutOfOffice, "ends_at", away_from)])
         periods = [rawsql.instance(OutOfOffice, (None, therapist_id, *r)) for r in cursor]
     away = tuple((p.starts_at, p.ends_at) for p in periods if p.ends_at > p.starts_at)
-    if saved_row[0] is None:
-        return WorkingSchedule(
-            time_zone=time_zone,
-            weekdays=frozenset(range(5)),
-            start=datetime.time(9),
-            end=datetime.time(17),
-            holiday_country=country or None,
-            away=away,
-        )
-    saved = rawsql.instance(TherapistSchedule, saved_row)
-    return WorkingSchedule(
-        time_zone=saved.time_zone,
-        weekdays=frozenset(int(d) for d in saved.weekdays),
-        start=saved.start,
-        end=saved.end,
-        holiday_country=saved.holiday_country or None,
-        holiday_subdivision=saved.holiday_subdivision or None,
-        away=away,
-    )
+    saved = None if saved_row[0] is None else rawsql.instance(TherapistSchedule, saved_row)
+    return _working_schedule(saved, time_zone, country, away)

@@ -225,6 +225,17 @@ def _free_until(booking: Booking) -> datetime.datetime:
     return booking.starts_at - datetime.timedelta(hours=policy.free_cancel_hours)
 
 
+def _mark_cancelled(booking: Booking, *, actor: User, now: datetime.datetime, late: bool) -> None:
+    """Cancelled, by whom and when, with a new version for calendars (inside a transaction)."""
+    booking.status = BookingStatus.CANCELLED
+    booking.cancelled_at, booking.cancelled_by = now, actor
+    booking.late_cancellation = late
+    booking.version += 1
+    booking.save(
+        update_fields=["status", "cancelled_at", "cancelled_by", "late_cancellation", "version"]
+    )
+
+
 def booking_cancel(
     *, actor: User, booking_id: int, now: datetime.datetime | None = None
 ) -> Booking:
@@ -238,13 +249,7 @@ def booking_cancel(
             and actor.pk != booking.therapist_id
             and moment > _free_until(booking)
         )
-        booking.status = BookingStatus.CANCELLED
-        booking.cancelled_at, booking.cancelled_by = moment, actor
-        booking.late_cancellation = late
-        booking.version += 1
-        booking.save(
-            update_fields=["status", "cancelled_at", "cancelled_by", "late_cancellation", "version"]
-        )
+        _mark_cancelled(booking, actor=actor, now=moment, late=late)
         _audit(actor, "booking.cancel", booking, late=late)
         if booking.kind == BookingKind.SESSION:
             tasks.queue_notice(booking, "cancelled")
@@ -402,13 +407,7 @@ def bookings_release(
         .order_by("starts_at")
     )
     for booking in upcoming:
-        booking.status = BookingStatus.CANCELLED
-        booking.cancelled_at, booking.cancelled_by = now, actor
-        booking.late_cancellation = False
-        booking.version += 1
-        booking.save(
-            update_fields=["status", "cancelled_at", "cancelled_by", "late_cancellation", "version"]
-        )
+        _mark_cancelled(booking, actor=actor, now=now, late=False)
         _audit(actor, "booking.cancel", booking, late=False, reason="reassigned")
         tasks.queue_notice(booking, "reassigned")
     withdrawn = list(
