@@ -278,3 +278,35 @@ def test_a_reassignment_cancels_the_former_therapists_sessions_and_says_why(
     with time_machine.travel(at(13, 9, 5), tick=False):
         run_tasks()
     assert mails_to(people.client) == [to_client]
+
+
+def test_a_booking_that_read_the_care_before_a_reassignment_is_refused(
+    people: Personas, video: SessionType
+) -> None:
+    """The relationship is read before the therapist's lock; a reassignment committed in
+    between must not leave a new session with the former therapist."""
+    from django.db import transaction
+
+    from confide.care.models import CareRelationship
+    from confide.care.services import relationship_reassign
+    from confide.errors import Conflict
+    from confide.scheduling.services.bookings import _book
+
+    stale = CareRelationship.objects.get(pk=people.individual.pk)
+    with time_machine.travel(MONDAY, tick=False):
+        relationship_reassign(
+            actor=people.admin,
+            relationship_id=people.individual.pk,
+            therapist_id=people.colleague.pk,
+            now=MONDAY,
+        )
+        with pytest.raises(Conflict, match="moved to another therapist"), transaction.atomic():
+            _book(
+                actor=people.client,
+                relationship=stale,
+                session_type=video,
+                start=at(6, 14),
+                now=MONDAY,
+                by_client_rules=True,
+            )
+    assert not Booking.objects.filter(relationship=people.individual).exists()

@@ -139,6 +139,11 @@ def _book(
     if room is None:
         raise InvalidInput("Sessions can be booked once the client has joined.")
     _lock_therapist(relationship.therapist_id)
+    # The relationship was read before the lock: a reassignment may have moved it since.
+    if not CareRelationship.objects.filter(
+        pk=relationship.pk, therapist_id=relationship.therapist_id, ended_at__isnull=True
+    ).exists():
+        raise Conflict("This care has moved to another therapist. Please choose a time again.")
     if by_client_rules:
         reason = _client_refusal(session_type=session_type, start=start, now=now)
         if reason is not None:
@@ -393,6 +398,13 @@ def bookings_release(
     transaction; returns the number of sessions cancelled."""
     from confide.scheduling.models import Proposal, ProposalStatus
 
+    # Proposals first, then the therapist: the order proposal_accept takes them in, so a client
+    # accepting at this moment waits for the other instead of deadlocking with it.
+    withdrawn = list(
+        Proposal.objects.select_for_update()
+        .filter(relationship=relationship, therapist_id=therapist_id, status=ProposalStatus.OPEN)
+        .values_list("pk", flat=True)
+    )
     _lock_therapist(therapist_id)
     upcoming = list(
         Booking.objects.select_for_update(of=("self",))
@@ -410,13 +422,10 @@ def bookings_release(
         _mark_cancelled(booking, actor=actor, now=now, late=False)
         _audit(actor, "booking.cancel", booking, late=False, reason="reassigned")
         tasks.queue_notice(booking, "reassigned")
-    withdrawn = list(
-        Proposal.objects.filter(
-            relationship=relationship, therapist_id=therapist_id, status=ProposalStatus.OPEN
-        ).values_list("pk", flat=True)
-    )
     if withdrawn:
-        Proposal.objects.filter(pk__in=withdrawn).update(status=ProposalStatus.WITHDRAWN)
+        Proposal.objects.filter(pk__in=withdrawn, status=ProposalStatus.OPEN).update(
+            status=ProposalStatus.WITHDRAWN
+        )
         for proposal_id in withdrawn:
             audit_record(
                 actor=actor,
