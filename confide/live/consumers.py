@@ -82,6 +82,8 @@ def _session_deadline(session: SessionBase) -> float | None:
 
 class RoomConsumer(CallSignaling, AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     user: User
+    # Only `pk` and `last_seq` are loaded (live/entry.py); any other field would be read from the
+    # database on first use, which async code must not do: use `_fresh_room` in a sync call.
     room: Room
 
     async def connect(self) -> None:

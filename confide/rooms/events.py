@@ -1,10 +1,12 @@
 """Publishing to the channel layer, always after commit. Group names are built from ids.
 
 Code that runs for a server's event loop (a request or a socket event, on a request thread)
-hands its events to that loop's `Publisher`, which sends them one after another, in the order
-they were committed, without the thread waiting: waiting for a busy loop stalled the thread
-that runs every socket's database work (bench/live_latency.py). Elsewhere (a task worker, a
-management command, a test) the event is sent before `publish_on_commit`'s caller goes on.
+hands its events to that loop's `Publisher`, which sends them one after another, without the
+thread waiting: waiting for a busy loop stalled the thread that runs every socket's database
+work (bench/live_latency.py). Events handed over by one thread leave in the order that thread
+committed them; between threads there was never an order (a socket that sees a gap in sequence
+numbers fills it from the database). Elsewhere (a task worker, a management command, a test),
+or once the loop has closed, the event is sent before `publish_on_commit`'s caller goes on.
 """
 
 from __future__ import annotations
@@ -22,28 +24,43 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
+# A send that takes longer than this (Redis unreachable) is given up, so the events behind it
+# are not held up; the sockets catch up from the database.
+SEND_TIMEOUT = 5.0
+
+
 class Publisher:
     """One per event loop: a queue of events drained by one task, in order."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self._loop = weakref.ref(loop)  # the map below is keyed by the loop: never keep it alive
         self.queue: asyncio.Queue[tuple[Any, str, dict[str, Any]]] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
-    def publish(self, layer: Any, group: str, event: dict[str, Any]) -> None:
-        """From any thread: queue the event for the loop (never blocks)."""
-        self.loop.call_soon_threadsafe(self._put, (layer, group, event))
+    def publish(self, layer: Any, group: str, event: dict[str, Any]) -> bool:
+        """From any thread: queue the event for the loop (never blocks). False when the loop
+        is gone or closed, and the caller sends the event itself."""
+        loop = self._loop()
+        if loop is None or loop.is_closed():
+            return False
+        try:
+            loop.call_soon_threadsafe(self._put, (layer, group, event))
+        except RuntimeError:  # closed in the meantime
+            return False
+        return True
 
     def _put(self, item: tuple[Any, str, dict[str, Any]]) -> None:
         self.queue.put_nowait(item)
         if self.task is None or self.task.done():
-            self.task = self.loop.create_task(self._drain())
+            loop = self._loop()
+            if loop is not None:
+                self.task = loop.create_task(self._drain())
 
     async def _drain(self) -> None:
         while not self.queue.empty():
             layer, group, event = self.queue.get_nowait()
             try:
-                await layer.group_send(group, event)
+                await asyncio.wait_for(layer.group_send(group, event), SEND_TIMEOUT)
             except Exception as error:  # Redis down or restarting: sockets catch up on resume
                 _failed(group, error)
 
@@ -92,8 +109,7 @@ def publish_on_commit(group: str, event: dict[str, Any]) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        if publisher is not None and not publisher.loop.is_closed():
-            publisher.publish(layer, group, event)
+        if publisher is not None and publisher.publish(layer, group, event):
             return
         try:
             async_to_sync(layer.group_send)(group, event)

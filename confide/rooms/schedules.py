@@ -78,10 +78,12 @@ def _schedule_of_room_sql() -> str:
     )
 
 
-_AWAY_SQL = (
-    'SELECT "starts_at", "ends_at" FROM "care_outofoffice" '
-    'WHERE "therapist_id" = %s AND "ends_at" > %s'
-)
+def _away_sql() -> str:
+    """The therapist's time away that has not ended, in `OutOfOffice`'s own order."""
+    return (
+        f'SELECT {rawsql.select_list(OutOfOffice)} FROM "care_outofoffice" '  # noqa: S608
+        'WHERE "therapist_id" = %s AND "ends_at" > %s ORDER BY "starts_at", "id"'
+    )
 
 
 def schedule_for_room(room: Room, *, now: datetime.datetime | None = None) -> WorkingSchedule:
@@ -96,8 +98,8 @@ def schedule_for_room(room: Room, *, now: datetime.datetime | None = None) -> Wo
             raise Room.DoesNotExist(room.pk)
         therapist_id, time_zone, country, *saved_row = row
         away_from = (now or datetime.datetime.now(tz=datetime.UTC)) - datetime.timedelta(days=1)
-        cursor.execute(_AWAY_SQL, [therapist_id, rawsql.prep(OutOfOffice, "ends_at", away_from)])
-        periods = [rawsql.instance(OutOfOffice, (None, therapist_id, *r)) for r in cursor]
+        cursor.execute(_away_sql(), [therapist_id, rawsql.prep(OutOfOffice, "ends_at", away_from)])
+        periods = [rawsql.instance(OutOfOffice, r) for r in cursor]
     away = tuple((p.starts_at, p.ends_at) for p in periods if p.ends_at > p.starts_at)
     saved = None if saved_row[0] is None else rawsql.instance(TherapistSchedule, saved_row)
     return _working_schedule(saved, time_zone, country, away)

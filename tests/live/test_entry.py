@@ -8,7 +8,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from confide.accounts.models import ConsentDocument
+from confide.accounts.models import ConsentDocument, User
 from confide.accounts.selectors import consent_is_current
 from confide.errors import DomainError
 from confide.live import entry, presence
@@ -30,6 +30,10 @@ def orm_presence(room_id: int) -> list[dict[str, object]]:
         if state == PresenceState.HERE:
             row["state"] = PresenceState.HERE
     return sorted(people.values(), key=lambda r: int(str(r["user"])))
+
+
+def receipts(member: RoomMember) -> bool:
+    return bool(member.user.read_receipts)
 
 
 def check_everyone(people: Personas) -> int:
@@ -56,11 +60,11 @@ def check_everyone(people: Personas) -> int:
             running = open_session(expected)
             assert found.live_session_id == (running.pk if running else None)
             members = [
-                (m.user_id, m.user.display_name, m.delivered_seq, m.last_read_seq)
+                (m.user_id, m.user.display_name, m.delivered_seq, m.last_read_seq, receipts(m))
                 for m in selectors.active_members_of(expected)
             ]
             assert [
-                (m.user_id, m.name, m.delivered_seq, m.last_read_seq)
+                (m.user_id, m.name, m.delivered_seq, m.last_read_seq, m.read_receipts)
                 for m in entry.members_of(room.pk)
             ] == members
             assert presence.room_presence(room.pk) == orm_presence(room.pk)
@@ -69,8 +73,8 @@ def check_everyone(people: Personas) -> int:
 
 def test_the_connect_statements_agree_with_the_orm(people: Personas) -> None:
     couple = Room.objects.get(relationship=people.couple, kind="couple")
-    # Some state to read: sockets (one stale, one away), a running session, a newer consent
-    # version that only one client has not accepted yet, a member who has left.
+    # Some state to read: sockets (one stale, one away), a running session, then a newer consent
+    # version that no client has accepted yet, and a member who has left.
     stale = timezone.now() - datetime.timedelta(minutes=10)
     for n, (user, state, seen) in enumerate(
         [
@@ -84,6 +88,7 @@ def test_the_connect_statements_agree_with_the_orm(people: Personas) -> None:
             channel_name=f"test.{n}", user=user, room=couple, state=state, seen_at=seen
         )
     live_start(actor=people.therapist, room=couple, minutes=50, mode="chat")
+    User.objects.filter(pk=people.partner_a.pk).update(read_receipts=True)
     entries = check_everyone(people)
     assert entries >= 8
 

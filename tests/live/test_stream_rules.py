@@ -287,3 +287,29 @@ async def test_an_unexpected_failure_is_answered_and_the_socket_stays_open(
     await ws.send_json_to({"type": "resume", "after": 0})
     assert (await next_event(ws, "resumed"))["count"] == 0
     await ws.disconnect()
+
+
+async def test_a_client_behind_on_consent_or_a_closed_account_cannot_connect(
+    world: Any,
+) -> None:
+    from confide.accounts.models import ConsentDocument, User
+
+    people, room = world
+    _, client_token = await sync_to_async(token_create)(user=people.client, name="phone")
+    _, therapist_token = await sync_to_async(token_create)(user=people.therapist, name="desk")
+    ws, connected, _ = await connect_token(client_token, room.pk)
+    assert connected
+    await ws.disconnect()
+    # A newer consent version: the client must accept it first; the therapist is not asked.
+    await sync_to_async(ConsentDocument.objects.create)(version=99, title="v99", body="...")
+    ws, connected, code = await connect_token(client_token, room.pk)
+    assert not connected and code == 4404
+    await ws.disconnect()
+    ws, connected, _ = await connect_token(therapist_token, room.pk)
+    assert connected
+    await ws.disconnect()
+    # A closed account is refused before any room is looked at.
+    await sync_to_async(User.objects.filter(pk=people.therapist.pk).update)(is_active=False)
+    ws, connected, code = await connect_token(therapist_token, room.pk)
+    assert not connected and code == 4401
+    await ws.disconnect()
